@@ -1,0 +1,42 @@
+# postag — the front door. `make install` once (or let any target do it), then:
+#   make export   train (if needed), export, verify → artifacts/<name>/
+#   make test     the test suite
+VENV   := .venv
+PY     := $(VENV)/bin/python
+POSTAG := $(VENV)/bin/postag
+STAMP  := $(VENV)/.installed
+
+.PHONY: install train seed export verify eval test lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[export,dev]"
+	touch $(STAMP)
+
+train: $(STAMP)
+	$(POSTAG) train
+
+seed: $(STAMP)
+	$(POSTAG) train --preset seed
+
+export: $(STAMP)
+	$(POSTAG) export
+
+verify: $(STAMP)
+	$(POSTAG) verify artifacts/postag-en-ewt
+
+eval: $(STAMP)
+	$(POSTAG) eval artifacts/checkpoints/default.pt test
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check export runtime tests
+	$(VENV)/bin/ruff format --check export runtime tests
+
+clean:
+	rm -rf artifacts/* .pytest_cache

@@ -1,0 +1,1 @@
+"""postag.export: training, evaluation and export of the tagger (needs torch)."""

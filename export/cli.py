@@ -1,0 +1,197 @@
+"""The torch-side commands of ``postag``: train, eval (export and verify follow).
+
+postag train [--preset default|seed] [--data DIR] [hyperparameters...]
+postag eval artifacts/checkpoints/default.pt test --conllu-out pred.conllu
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from postag.cli import Options, cli, require_torch
+
+DEFAULT_CKPT_DIR = Path("artifacts") / "checkpoints"
+
+data_option = click.option(
+    "--data",
+    type=click.Path(),
+    default=None,
+    help="Corpus: a directory with *-ud-{train,dev,test}.conllu or one .conllu file. "
+    "Default: $POSTAG_DATA, then ../shared/data/ud-english-ewt, then a verified download.",
+)
+
+
+def _hp(name: str, typ: type | click.ParamType, help: str) -> click.Option:  # noqa: A002
+    return click.option(f"--{name}", type=typ, default=None, help=help)
+
+
+HYPERPARAMETERS = [
+    ("lr", float, "Learning rate."),
+    ("batch-size", click.IntRange(min=1), "Sentences per batch."),
+    ("epochs", click.IntRange(min=1), "Maximum epochs."),
+    ("patience", click.IntRange(min=1), "Early stopping: epochs without dev improvement."),
+    ("optimizer", click.Choice(["adam", "sgd"]), "Optimizer."),
+    ("clip", click.FloatRange(min=0), "Gradient-norm clipping (0 = off)."),
+    ("lr-decay", click.FloatRange(min=0, max=1), "LR factor after a non-improving epoch."),
+    ("min-freq", click.IntRange(min=1), "Minimum word frequency for the word table."),
+    ("word-dropout", click.FloatRange(min=0), "Word dropout alpha: p(unk) = a / (a + count)."),
+    ("seed", int, "Random seed."),
+    ("max-minutes", click.FloatRange(min=0), "Wall-clock budget for training."),
+    ("layers", click.IntRange(min=1), "Sentence LSTM layers."),
+    ("hidden", click.IntRange(min=1), "Sentence LSTM units per direction."),
+    ("word-dim", click.IntRange(min=1), "Word embedding size."),
+    ("char-dim", click.IntRange(min=1), "Character embedding size."),
+    ("char-hidden", click.IntRange(min=0), "Character LSTM units per direction (0 = off)."),
+    ("dropout", click.FloatRange(min=0, max=0.9), "Dropout."),
+    ("max-word-len", click.IntRange(min=2), "Characters per word the char model sees."),
+]
+
+
+def hyperparameter_options(f):  # noqa: ANN001, ANN201
+    for name, typ, help_ in reversed(HYPERPARAMETERS):
+        f = _hp(name, typ, help_)(f)
+    return f
+
+
+@cli.command()
+@click.option(
+    "--preset",
+    type=click.Choice(["default", "seed"]),
+    default="default",
+    show_default=True,
+    help="Starting configuration (seed = the tutorials' model).",
+)
+@data_option
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Checkpoint path [default: artifacts/checkpoints/<preset>.pt].",
+)
+@hyperparameter_options
+@click.pass_obj
+def train(opts: Options, preset: str, data: str | None, out: str | None, **hp: object) -> None:
+    """Train the tagger on UD English EWT (or --data), keep the best checkpoint on dev,
+    then score it on test. Writes the checkpoint, a training curve PNG and metrics JSON."""
+    require_torch()
+    from postag.data import read_conllu
+
+    from .config import PRESETS, ModelConfig, TrainConfig
+    from .corpus import corpus_identity, locate_corpus
+    from .evaluate import evaluate_checkpoint
+    from .trainer import plot_history
+    from .trainer import train as run_training
+
+    model_cfg, train_cfg = PRESETS[preset]
+    chosen = {k: v for k, v in hp.items() if v is not None}
+    model_cfg = model_cfg.replace(
+        **{k: v for k, v in chosen.items() if k in ModelConfig.__dataclass_fields__}
+    )
+    train_cfg = train_cfg.replace(
+        **{k: v for k, v in chosen.items() if k in TrainConfig.__dataclass_fields__}
+    )
+    if opts.threads:
+        train_cfg = train_cfg.replace(threads=opts.threads)
+    corpus = locate_corpus(data)
+    opts.echo(
+        f"corpus ({corpus.origin}): "
+        + ", ".join(f"{s}={p}" for s, p in sorted(corpus.files.items()))
+    )
+    train_set = read_conllu(corpus.path("train"))
+    dev_set = read_conllu(corpus.path("dev"))
+    path = Path(out) if out else DEFAULT_CKPT_DIR / f"{preset}.pt"
+    ckpt = run_training(
+        train_set,
+        dev_set,
+        model_cfg,
+        train_cfg,
+        preset=preset,
+        corpus=corpus_identity(corpus),
+        checkpoint_path=path,
+        log=opts.echo,
+    )
+    if "test" in corpus.files:
+        result = evaluate_checkpoint(ckpt, read_conllu(corpus.path("test")))
+        ckpt.metrics["test_accuracy"] = result.accuracy
+        ckpt.metrics["test_known_accuracy"] = result.known_accuracy
+        ckpt.metrics["test_unknown_accuracy"] = result.unknown_accuracy
+        ckpt.save(path)
+    curve = path.with_suffix(".curve.png")
+    plot_history(ckpt.history, curve, title=f"postag {preset}: training curve")
+    path.with_suffix(".metrics.json").write_text(json.dumps(ckpt.metrics, indent=2) + "\n")
+    m = ckpt.metrics
+    summary = f"best epoch {m['best_epoch']}/{m['epochs_run']}  dev {100 * m['dev_accuracy']:.2f}%"
+    if "test_accuracy" in m:
+        summary += (
+            f"  test {100 * m['test_accuracy']:.2f}% (known "
+            f"{100 * m['test_known_accuracy']:.2f}%, unknown "
+            f"{100 * m['test_unknown_accuracy']:.2f}%)"
+        )
+    click.echo(f"{summary}  {m['train_seconds'] / 60:.1f} min, {m['parameters']:,} params")
+    click.echo(f"checkpoint: {path}\ncurve: {curve}")
+
+
+@cli.command(name="eval")
+@click.argument("checkpoint", type=click.Path())
+@click.argument("file", metavar="FILE|dev|test")
+@data_option
+@click.option(
+    "--conllu-out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write FILE back with predicted UPOS (for external UD evaluators).",
+)
+@click.option(
+    "--json-out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write all metrics (per tag, confusion matrix) as JSON.",
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the confusion matrix as a PNG heatmap.",
+)
+@click.pass_obj
+def evaluate(
+    opts: Options,
+    checkpoint: str,
+    file: str,
+    data: str | None,
+    conllu_out: str | None,
+    json_out: str | None,
+    plot: str | None,
+) -> None:
+    """Score CHECKPOINT on a CoNLL-U FILE (or the corpus' dev/test split): UPOS
+    accuracy, known/unknown words, per-tag precision/recall/F1, confusion matrix."""
+    require_torch()
+    from postag.data import read_conllu, write_conllu_with_tags
+
+    from .checkpoint import Checkpoint
+    from .corpus import locate_corpus
+    from .evaluate import evaluate_checkpoint
+
+    ckpt = Checkpoint.load(checkpoint)
+    path = locate_corpus(data).path(file) if file in ("train", "dev", "test") else Path(file)
+    sentences = read_conllu(path)
+    result = evaluate_checkpoint(ckpt, sentences)
+    click.echo(f"{path}\n{result.table()}")
+    if conllu_out:
+        text = path.read_text(encoding="utf-8").replace("\r\n", "\n").lstrip("\ufeff")
+        predicted = [[ckpt.tags.items[i] for i in p] for p in result.predicted]
+        Path(conllu_out).write_text(write_conllu_with_tags(text, predicted), encoding="utf-8")
+        opts.echo(f"predictions: {conllu_out}")
+    if json_out:
+        Path(json_out).write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+        opts.echo(f"metrics: {json_out}")
+    if plot:
+        result.plot_confusion(plot)
+        opts.echo(f"confusion heatmap: {plot}")
+
+
+def main() -> None:
+    cli()

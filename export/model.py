@@ -1,0 +1,122 @@
+"""The tagger: word embedding + character BiLSTM + sentence (Bi)LSTM → log-softmax.
+
+Variable lengths are honoured in both directions without ``pack_padded_sequence`` (which
+neither TorchScript-to-ONNX nor dynamo export handles): the backward direction is a
+forward LSTM run over each sequence *reversed within its own length*, then reversed back.
+Padding therefore always comes after the real tokens in both directions and cannot leak
+into them, so a sentence's outputs are the same alone or inside any padded batch. The
+same trick gives the character BiLSTM's final states. Everything here is TorchScript-
+scriptable and exports to plain ONNX ``LSTM``/``Gather`` ops with dynamic axes.
+
+    model = TaggerModel(cfg)
+    log_probs = model(word_ids, char_ids, lengths)  # (batch, seq, n_tags)
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from .config import ModelConfig
+
+
+def reverse_padded(x: Tensor, lengths: Tensor) -> Tensor:
+    """Reverse each row of ``x`` (batch, seq, dim) within its length; padding stays put."""
+    seq = x.size(1)
+    t = torch.arange(seq, device=x.device).unsqueeze(0)  # (1, seq)
+    n = lengths.unsqueeze(1)  # (batch, 1)
+    idx = torch.where(t < n, n - 1 - t, t)  # (batch, seq)
+    return x.gather(1, idx.unsqueeze(2).expand(x.size(0), seq, x.size(2)))
+
+
+def last_valid(x: Tensor, lengths: Tensor) -> Tensor:
+    """``x[b, lengths[b] - 1]`` for each row: (batch, seq, dim) → (batch, dim)."""
+    idx = (lengths - 1).clamp(min=0).view(-1, 1, 1).expand(x.size(0), 1, x.size(2))
+    return x.gather(1, idx).squeeze(1)
+
+
+class CharBiLSTM(nn.Module):
+    """Each word's characters → concatenated final states of a BiLSTM (2 * hidden)."""
+
+    def __init__(self, n_chars: int, dim: int, hidden: int) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(n_chars, dim, padding_idx=0)
+        self.fwd = nn.LSTM(dim, hidden, batch_first=True)
+        self.bwd = nn.LSTM(dim, hidden, batch_first=True)
+        self.out_dim = 2 * hidden
+
+    def forward(self, char_ids: Tensor) -> Tensor:
+        # char_ids: (words, word_len), 0 = padding; padding words have length 0.
+        lengths = (char_ids != 0).sum(1)  # (words,)
+        x = self.emb(char_ids)  # (words, word_len, dim)
+        f, _ = self.fwd(x)  # (words, word_len, hidden)
+        b, _ = self.bwd(reverse_padded(x, lengths))  # (words, word_len, hidden)
+        return torch.cat([last_valid(f, lengths), last_valid(b, lengths)], 1)  # (words, 2h)
+
+
+class NoChars(nn.Module):
+    """Stand-in when the character model is disabled (the ``seed`` preset)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.out_dim = 0
+
+    def forward(self, char_ids: Tensor) -> Tensor:
+        return torch.zeros(char_ids.size(0), 0, dtype=torch.float32, device=char_ids.device)
+
+
+class BiLayer(nn.Module):
+    def __init__(self, dim: int, hidden: int) -> None:
+        super().__init__()
+        self.fwd = nn.LSTM(dim, hidden, batch_first=True)
+        self.bwd = nn.LSTM(dim, hidden, batch_first=True)
+
+    def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
+        f, _ = self.fwd(x)  # (batch, seq, hidden)
+        b, _ = self.bwd(reverse_padded(x, lengths))  # (batch, seq, hidden), reversed time
+        return torch.cat([f, reverse_padded(b, lengths)], 2)  # (batch, seq, 2 * hidden)
+
+
+class UniLayer(nn.Module):
+    def __init__(self, dim: int, hidden: int) -> None:
+        super().__init__()
+        self.fwd = nn.LSTM(dim, hidden, batch_first=True)
+
+    def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
+        f, _ = self.fwd(x)  # (batch, seq, hidden)
+        return f
+
+
+class TaggerModel(nn.Module):
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        if min(cfg.n_words, cfg.n_tags) <= 0 or (cfg.char_hidden and cfg.n_chars <= 0):
+            raise ValueError("ModelConfig needs vocabulary sizes (n_words, n_chars, n_tags)")
+        self.cfg = cfg
+        self.word_emb = nn.Embedding(cfg.n_words, cfg.word_dim, padding_idx=0)
+        self.chars: nn.Module = (
+            CharBiLSTM(cfg.n_chars, cfg.char_dim, cfg.char_hidden) if cfg.char_hidden else NoChars()
+        )
+        layer = BiLayer if cfg.bidirectional else UniLayer
+        width = 2 * cfg.hidden if cfg.bidirectional else cfg.hidden
+        dims = [cfg.word_dim + self.chars.out_dim] + [width] * (cfg.layers - 1)
+        self.layers = nn.ModuleList([layer(d, cfg.hidden) for d in dims])
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.out = nn.Linear(width, cfg.n_tags)
+
+    def char_features(self, char_ids: Tensor) -> Tensor:
+        """(words, word_len) → (words, 2 * char_hidden); training calls it once per word type."""
+        return self.chars(char_ids)
+
+    def tag(self, word_ids: Tensor, char_feats: Tensor, lengths: Tensor) -> Tensor:
+        """word_ids (batch, seq), char_feats (batch, seq, c), lengths (batch,) → log-probs."""
+        x = torch.cat([self.word_emb(word_ids), char_feats], 2)  # (batch, seq, word_dim + c)
+        x = self.dropout(x)
+        for layer in self.layers:
+            x = self.dropout(layer(x, lengths))  # (batch, seq, width)
+        return torch.log_softmax(self.out(x), dim=-1)  # (batch, seq, n_tags)
+
+    def forward(self, word_ids: Tensor, char_ids: Tensor, lengths: Tensor) -> Tensor:
+        batch, seq = word_ids.size(0), word_ids.size(1)
+        feats = self.char_features(char_ids.reshape(batch * seq, char_ids.size(2)))
+        return self.tag(word_ids, feats.reshape(batch, seq, -1), lengths)  # (batch, seq, tags)

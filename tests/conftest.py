@@ -1,0 +1,75 @@
+"""Shared fixtures: tiny inline CoNLL-U and a toy corpus a small model learns in seconds."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+# A toy grammar: a tagger must use context for "saw"/"run"/"that" and characters for
+# unseen "-ly"/"-ing" words (the dev/test split holds words the training split lacks).
+LEXICON = {
+    "DET": ["the", "a", "this", "every"],
+    "ADJ": ["big", "small", "red", "quiet", "happy"],
+    "NOUN": ["dog", "cat", "saw", "run", "park", "idea", "table"],
+    "VERB": ["saw", "run", "likes", "sees", "finds", "takes"],
+    "ADV": ["quickly", "slowly", "happily", "quietly"],
+    "PRON": ["she", "he", "they", "it"],
+    "ADP": ["in", "on", "near"],
+    "PROPN": ["Alice", "Bob", "Paris"],
+    "PUNCT": [".", "!"],
+}
+PATTERNS = [
+    ["DET", "ADJ", "NOUN", "VERB", "DET", "NOUN", "PUNCT"],
+    ["PRON", "VERB", "DET", "NOUN", "ADP", "DET", "NOUN", "PUNCT"],
+    ["PROPN", "VERB", "ADV", "PUNCT"],
+    ["DET", "NOUN", "VERB", "PROPN", "ADV", "PUNCT"],
+    ["PRON", "ADV", "VERB", "DET", "ADJ", "NOUN", "PUNCT"],
+]
+
+
+def toy_sentences(n: int, seed: int) -> list[tuple[list[str], list[str]]]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        tags = rng.choice(PATTERNS)
+        words = [rng.choice(LEXICON[t]) for t in tags]
+        words[0] = words[0][0].upper() + words[0][1:]
+        out.append((words, tags))
+    return out
+
+
+def to_conllu(sentences: list[tuple[list[str], list[str]]], prefix: str = "s") -> str:
+    blocks = []
+    for k, (words, tags) in enumerate(sentences, start=1):
+        lines = [f"# sent_id = {prefix}{k}", f"# text = {' '.join(words)}"]
+        for i, (w, t) in enumerate(zip(words, tags, strict=True), start=1):
+            lines.append(f"{i}\t{w}\t_\t{t}\t_\t_\t{max(0, i - 1)}\tdep\t_\t_")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n\n"
+
+
+def write_toy_corpus(root: Path, n_train: int = 300, n_dev: int = 60) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "toy-ud-train.conllu").write_text(to_conllu(toy_sentences(n_train, 1), "train"))
+    (root / "toy-ud-dev.conllu").write_text(to_conllu(toy_sentences(n_dev, 2), "dev"))
+    (root / "toy-ud-test.conllu").write_text(to_conllu(toy_sentences(n_dev, 3), "test"))
+    return root
+
+
+@pytest.fixture
+def toy_corpus(tmp_path: Path) -> Path:
+    return write_toy_corpus(tmp_path / "corpus")
+
+
+@pytest.fixture(autouse=True)
+def _no_shared_corpus_download(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Tests never download anything: the cache points into tmp and the URL nowhere."""
+    monkeypatch.setenv("POSTAG_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("POSTAG_DATA_URL", "http://127.0.0.1:9/")
+    monkeypatch.delenv("POSTAG_DATA", raising=False)
+
+
+REPO = Path(__file__).resolve().parents[1]
+EWT = (REPO / ".." / "shared" / "data" / "ud-english-ewt").resolve()

@@ -1,0 +1,125 @@
+import json
+from pathlib import Path
+
+import conllu
+import pytest
+import torch
+from click.testing import CliRunner
+
+from postag.export.cli import cli
+
+TINY = [
+    "--epochs",
+    "3",
+    "--hidden",
+    "16",
+    "--word-dim",
+    "16",
+    "--char-dim",
+    "8",
+    "--char-hidden",
+    "8",
+    "--layers",
+    "1",
+    "--lr",
+    "0.01",
+    "--batch-size",
+    "16",
+]
+
+
+@pytest.fixture
+def trained(toy_corpus, tmp_path):
+    ckpt = tmp_path / "m.pt"
+    res = CliRunner().invoke(
+        cli, ["--threads", "1", "train", "--data", str(toy_corpus), "--out", str(ckpt), *TINY]
+    )
+    assert res.exit_code == 0, res.output
+    return ckpt, res.output
+
+
+def test_train_writes_checkpoint_curve_and_metrics(trained):
+    ckpt, output = trained
+    assert "epoch  1" in output and "test" in output and "checkpoint:" in output
+    assert ckpt.with_suffix(".curve.png").read_bytes()[:4] == b"\x89PNG"
+    metrics = json.loads(ckpt.with_suffix(".metrics.json").read_text())
+    assert 0 < metrics["test_accuracy"] <= 1 and metrics["epochs_run"] == 3
+    assert torch.load(ckpt, weights_only=True)["train_config"]["threads"] == 1
+
+
+def test_eval_prints_scores_and_writes_outputs(trained, toy_corpus, tmp_path):
+    ckpt, _ = trained
+    out = tmp_path / "pred.conllu"
+    res = CliRunner().invoke(
+        cli,
+        [
+            "eval",
+            str(ckpt),
+            str(toy_corpus / "toy-ud-test.conllu"),
+            "--conllu-out",
+            str(out),
+            "--json-out",
+            str(tmp_path / "m.json"),
+            "--plot",
+            str(tmp_path / "c.png"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "UPOS accuracy" in res.output and "unknown words" in res.output
+    assert "confusion" in res.output
+    parsed = conllu.parse(out.read_text())
+    gold = conllu.parse((toy_corpus / "toy-ud-test.conllu").read_text())
+    assert len(parsed) == len(gold)
+    assert [t["form"] for t in parsed[0]] == [t["form"] for t in gold[0]]
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert set(metrics) >= {"accuracy", "known", "unknown", "per_tag", "confusion"}
+    assert (tmp_path / "c.png").exists()
+
+
+def test_eval_by_split_name(trained, toy_corpus):
+    ckpt, _ = trained
+    res = CliRunner().invoke(cli, ["eval", str(ckpt), "dev", "--data", str(toy_corpus)])
+    assert res.exit_code == 0, res.output
+    assert "toy-ud-dev.conllu" in res.output
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such file"),
+        (b"", "no sentences"),
+        (
+            b"1\tA\ta\tDET\t_\t_\t0\troot\t_\t_\n\n1\t\xff\tb\tX\t_\t_\t0\troot\t_\t_\n",
+            "bad.conllu:3: not valid UTF-8",
+        ),
+        (b"1\tA\ta\tDET\n", "bad.conllu:1: expected 10 tab-separated columns"),
+    ],
+)
+def test_bad_input_files_give_clear_errors(trained, tmp_path, content, message):
+    ckpt, _ = trained
+    bad = tmp_path / "bad.conllu"
+    if content is not None:
+        bad.write_bytes(content)
+    res = CliRunner().invoke(cli, ["eval", str(ckpt), str(bad)])
+    assert res.exit_code == 1
+    assert message in res.output
+    assert (
+        "Traceback" not in res.output
+        and res.exception is None
+        or isinstance(res.exception, SystemExit)
+    )
+
+
+def test_bad_checkpoint_and_corpus(tmp_path: Path):
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    res = CliRunner().invoke(cli, ["eval", str(tmp_path / "junk.pt"), "x.conllu"])
+    assert res.exit_code == 1 and "not a loadable checkpoint" in res.output
+    res = CliRunner().invoke(cli, ["train", "--data", str(tmp_path / "nowhere")])
+    assert res.exit_code == 1 and "no such file or directory" in res.output
+
+
+def test_training_with_a_tag_missing_from_train_is_an_error(toy_corpus):
+    dev = toy_corpus / "toy-ud-dev.conllu"
+    dev.write_text(dev.read_text().replace("\tPUNCT\t", "\tSYM\t", 1))
+    res = CliRunner().invoke(cli, ["train", "--data", str(toy_corpus), *TINY])
+    assert res.exit_code == 1 and "tag 'SYM' never occurs in training data" in res.output

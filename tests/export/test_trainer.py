@@ -1,0 +1,61 @@
+import torch
+
+from postag.data import read_conllu
+from postag.export.checkpoint import Checkpoint
+from postag.export.config import ModelConfig, TrainConfig
+from postag.export.evaluate import evaluate_checkpoint
+from postag.export.trainer import bucketed, train
+
+SMALL = ModelConfig(word_dim=16, char_dim=8, char_hidden=8, hidden=16, layers=1, dropout=0.1)
+FAST = TrainConfig(epochs=6, batch_size=16, lr=0.01, patience=6, threads=1, max_minutes=5)
+
+
+def _train(corpus, **changes):
+    tr = read_conllu(corpus / "toy-ud-train.conllu")
+    dv = read_conllu(corpus / "toy-ud-dev.conllu")
+    return train(tr, dv, SMALL, FAST.replace(**changes), log=lambda _: None, progress=False)
+
+
+def test_tiny_training_run_learns_the_toy_corpus(toy_corpus, tmp_path):
+    ckpt = _train(toy_corpus)
+    assert ckpt.metrics["dev_accuracy"] > 0.95
+    assert ckpt.history[-1]["loss"] < ckpt.history[0]["loss"]
+    test = read_conllu(toy_corpus / "toy-ud-test.conllu")
+    result = evaluate_checkpoint(ckpt, test)
+    assert result.accuracy > 0.95
+    # words like "saw" are tagged from context: both readings occur in the test set
+    saw = {
+        ckpt.tags.items[p]
+        for s, ps in zip(test, result.predicted, strict=True)
+        for w, p in zip(s.words, ps, strict=True)
+        if w == "saw"
+    }
+    assert saw == {"NOUN", "VERB"}
+
+
+def test_same_seed_same_result_and_weights_only_checkpoint(toy_corpus, tmp_path):
+    a = _train(toy_corpus, epochs=2, seed=7)
+    b = _train(toy_corpus, epochs=2, seed=7)
+    assert a.metrics["dev_accuracy"] == b.metrics["dev_accuracy"]
+    assert [h["loss"] for h in a.history] == [h["loss"] for h in b.history]
+    for k, v in a.state_dict.items():
+        assert torch.equal(v, b.state_dict[k]), k
+    a.save(tmp_path / "a.pt")
+    raw = torch.load(tmp_path / "a.pt", weights_only=True)  # plain data only
+    assert raw["vocab"]["tags"] == a.tags.items
+    loaded = Checkpoint.load(tmp_path / "a.pt")
+    assert loaded.model_config == a.model_config and loaded.words == a.words
+
+
+def test_seed_preset_trains_with_sgd(toy_corpus):
+    ckpt = _train(toy_corpus, optimizer="sgd", lr=0.1, batch_size=1, epochs=1, word_dropout=0)
+    assert 0 < ckpt.metrics["dev_accuracy"] <= 1
+
+
+def test_buckets_cover_every_sentence_once():
+    import random
+
+    lengths = [5, 1, 9, 3, 3, 7, 2]
+    batches = bucketed(lengths, 3, random.Random(0))
+    assert sorted(i for b in batches for i in b) == list(range(7))
+    assert all(len(b) <= 3 for b in batches)
