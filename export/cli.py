@@ -77,6 +77,15 @@ def train(opts: Options, preset: str, data: str | None, out: str | None, **hp: o
     """Train the tagger on UD English EWT (or --data), keep the best checkpoint on dev,
     then score it on test. Writes the checkpoint, a training curve PNG and metrics JSON."""
     require_torch()
+    train_and_report(
+        opts, preset, data, Path(out) if out else DEFAULT_CKPT_DIR / f"{preset}.pt", hp
+    )
+
+
+def train_and_report(
+    opts: Options, preset: str, data: str | None, path: Path, hp: dict[str, object]
+) -> None:
+    """Train, score on test, write checkpoint + curve + metrics, print a summary."""
     from postag.data import read_conllu
 
     from .config import PRESETS, ModelConfig, TrainConfig
@@ -102,7 +111,6 @@ def train(opts: Options, preset: str, data: str | None, out: str | None, **hp: o
     )
     train_set = read_conllu(corpus.path("train"))
     dev_set = read_conllu(corpus.path("dev"))
-    path = Path(out) if out else DEFAULT_CKPT_DIR / f"{preset}.pt"
     ckpt = run_training(
         train_set,
         dev_set,
@@ -191,6 +199,99 @@ def evaluate(
     if plot:
         result.plot_confusion(plot)
         opts.echo(f"confusion heatmap: {plot}")
+
+
+DEFAULT_BUNDLE = Path("artifacts") / "postag-en-ewt"
+
+
+@cli.command(name="export")
+@click.option(
+    "--checkpoint",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Checkpoint to export [default: artifacts/checkpoints/default.pt, trained "
+    "first if missing].",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=str(DEFAULT_BUNDLE),
+    show_default=True,
+    help="Bundle directory (replaced only after verification).",
+)
+@click.option("--name", default="postag-en-ewt", show_default=True, help="Bundle name.")
+@click.option("--version", "version_", default=None, help="Bundle version [default: postag's].")
+@data_option
+@click.pass_obj
+def export_cmd(
+    opts: Options,
+    checkpoint: str | None,
+    out: str,
+    name: str,
+    version_: str | None,
+    data: str | None,
+) -> None:
+    """Export a checkpoint to a verified bundle: ONNX fp32 + int8, TorchScript,
+    vocabularies, manifest, model card. Fails (and writes nothing) if any check fails."""
+    require_torch()
+    from postag.data import read_conllu
+
+    from .bundle import build_bundle
+    from .corpus import locate_corpus
+
+    path = Path(checkpoint) if checkpoint else DEFAULT_CKPT_DIR / "default.pt"
+    if not path.exists():
+        if checkpoint:
+            raise click.ClickException(f"{path}: no such checkpoint")
+        opts.echo(f"no checkpoint at {path}: training the default model first")
+        train_and_report(opts, "default", data, path, {})
+    corpus = locate_corpus(data)
+    dev = read_conllu(corpus.path("dev"))
+    test = read_conllu(corpus.path("test")) if "test" in corpus.files else None
+    res = build_bundle(
+        path, out, dev, test, name=name, version=version_, threads=opts.threads, log=opts.echo
+    )
+    m = res.manifest
+    click.echo(f"\nbundle: {res.path}  ({res.seconds:.1f}s)")
+    for fname in ("model.onnx", "model.int8.onnx", "model.torchscript.pt"):
+        click.echo(f"  {fname:<22} {m['files'][fname]['bytes'] / 1e6:7.2f} MB")
+    for backend, v in m["validation"]["backends"].items():
+        diff = "" if v["max_abs_diff"] is None else f"max|Δ| {v['max_abs_diff']:.2e}  "
+        click.echo(f"  {backend:<22} {diff}{v['checks'] - v['failed']}/{v['checks']} checks")
+    pt = m["metrics"]
+    click.echo(
+        f"  accuracy dev/test: pytorch {100 * pt['dev_accuracy']:.2f}%/"
+        f"{100 * pt.get('test_accuracy', float('nan')):.2f}%"
+    )
+    for label, ev in m["evaluation"].items():
+        click.echo(
+            f"  accuracy dev/test: {label} {100 * ev['dev_accuracy']:.2f}%/"
+            f"{100 * ev.get('test_accuracy', float('nan')):.2f}%"
+        )
+
+
+@cli.command()
+@click.argument("bundle", type=click.Path())
+@click.option(
+    "--checkpoint",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The PyTorch checkpoint [default: the path recorded in the manifest].",
+)
+@click.pass_obj
+def verify(opts: Options, bundle: str, checkpoint: str | None) -> None:
+    """Re-run the verification gate on BUNDLE: PyTorch vs TorchScript vs onnxruntime,
+    one ✓/✗ line per check; exits non-zero on any ✗."""
+    require_torch()
+    from .bundle import verify_bundle
+
+    report = verify_bundle(bundle, checkpoint, threads=opts.threads, log=click.echo)
+    if not report.ok:
+        raise click.ClickException(
+            f"{len(report.failures)} of {len(report.checks)} checks failed: "
+            + "; ".join(f"{c.backend} {c.case}" for c in report.failures)
+        )
+    click.echo(f"all {len(report.checks)} checks passed")
 
 
 def main() -> None:

@@ -1,5 +1,5 @@
-"""Batched inference with the PyTorch model (used by training's dev evaluation,
-`postag eval` and the verification gate's reference outputs)."""
+"""Batched inference with the PyTorch model (training's dev evaluation, `postag eval`,
+the verification gate's reference)."""
 
 from __future__ import annotations
 
@@ -8,48 +8,35 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from postag.vocab import Encoder
+from postag.batching import run_batched
+from postag.vocab import EncodedBatch, Encoder
 
 from .model import TaggerModel
 
 
-def length_batches(lengths: Sequence[int], max_tokens: int) -> list[list[int]]:
-    """Indices grouped into batches of similar length, each ≤ ``max_tokens`` padded tokens."""
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    batches: list[list[int]] = []
-    cur: list[int] = []
-    for i in order:
-        if cur and (len(cur) + 1) * lengths[i] > max_tokens:
-            batches.append(cur)
-            cur = []
-        cur.append(i)
-    if cur:
-        batches.append(cur)
-    return batches
+def torch_runner(module: torch.nn.Module):  # noqa: ANN201 - returns a Runner
+    """EncodedBatch → log-probs (batch, seq, tags) with a torch module (eager or scripted)."""
+
+    @torch.inference_mode()
+    def run(batch: EncodedBatch) -> np.ndarray:
+        return module(
+            torch.from_numpy(batch.word_ids),
+            torch.from_numpy(batch.char_ids),
+            torch.from_numpy(batch.lengths),
+        ).numpy()
+
+    return run
 
 
-@torch.inference_mode()
 def predict_log_probs(
-    model: TaggerModel,
-    encoder: Encoder,
-    sentences: Sequence[Sequence[str]],
-    max_tokens: int = 4096,
+    model: TaggerModel, encoder: Encoder, sentences: Sequence[Sequence[str]], max_tokens: int = 4096
 ) -> list[np.ndarray]:
-    """Per-sentence log-probabilities ``(len, n_tags)`` in input order."""
     was_training = model.training
     model.eval()
-    out: list[np.ndarray] = [np.empty(0)] * len(sentences)
-    for idx in length_batches([len(s) for s in sentences], max_tokens):
-        enc = encoder.encode([sentences[i] for i in idx])
-        lp = model(
-            torch.from_numpy(enc.word_ids),
-            torch.from_numpy(enc.char_ids),
-            torch.from_numpy(enc.lengths),
-        ).numpy()  # (batch, seq, tags)
-        for row, i in enumerate(idx):
-            out[i] = lp[row, : len(sentences[i])]
-    model.train(was_training)
-    return out
+    try:
+        return run_batched(torch_runner(model), encoder, sentences, max_tokens)
+    finally:
+        model.train(was_training)
 
 
 def predict_tags(

@@ -207,8 +207,12 @@ def train(
         if epoch - best_epoch >= train_cfg.patience:
             log(f"early stop: no dev improvement for {train_cfg.patience} epochs")
             break
-        if elapsed > 60 * train_cfg.max_minutes:
-            log(f"time budget of {train_cfg.max_minutes:g} min reached")
+        mean_epoch = elapsed / epoch
+        if epoch < train_cfg.epochs and elapsed + mean_epoch > 60 * train_cfg.max_minutes:
+            log(
+                f"stopping: another epoch (~{mean_epoch:.0f}s) would exceed the "
+                f"{train_cfg.max_minutes:g} min budget"
+            )
             break
         if not math.isfinite(entry.loss):
             raise RuntimeError(f"training diverged at epoch {epoch} (loss {entry.loss})")

@@ -1,0 +1,297 @@
+"""Write a verified, self-describing bundle: ``artifacts/<name>/``.
+
+Everything is written into a temporary directory beside the target, verified there, and
+renamed into place only when every check passes: a failed export never leaves a half
+bundle and never destroys the previous one.
+
+    build_bundle("artifacts/checkpoints/default.pt", "artifacts/postag-en-ewt")
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import onnxruntime
+import torch
+
+from postag import __version__
+from postag.batching import run_batched
+from postag.bundle import FORMAT_VERSION, MANIFEST, identity_sha256, load_manifest
+from postag.contract import CONTRACT, IOContract
+from postag.data import Sentence
+from postag.errors import ParityError
+from postag.files import atomic_dir, sha256_file
+from postag.session import OnnxModel
+
+from .checkpoint import Checkpoint
+from .model_card import model_card
+from .onnx_export import export_onnx, set_metadata
+from .torchscript_export import export_torchscript, load_torchscript
+from .trainer import plot_history, tag_ids
+from .verify import Case, Check, VerificationReport, run_verification, verification_cases
+
+DEFAULT_NAME = "postag-en-ewt"
+FILES_DOC = {
+    "model.onnx": "ONNX fp32 graph",
+    "model.int8.onnx": "ONNX with int8 dynamic quantisation (LSTM, MatMul, Gather)",
+    "model.torchscript.pt": "TorchScript (torch.jit.load)",
+    "words.json": "word vocabulary (JSON list, <pad>=0, <unk>=1)",
+    "chars.json": "character vocabulary (JSON list, <pad>=0, <unk>=1)",
+    "tags.json": "UPOS tag list (output unit order)",
+    "verification.json": "the sentences the verification gate runs",
+    "training_curve.png": "train loss and dev accuracy per epoch",
+    "MODEL_CARD.md": "model card",
+}
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    manifest: dict[str, Any]
+    report: VerificationReport
+    seconds: float
+
+
+def accuracy_of(run: Callable, ckpt: Checkpoint, sentences: Sequence[Sentence]) -> float:
+    lps = run_batched(run, ckpt.encoder(), [s.words for s in sentences])
+    gold = tag_ids(sentences, ckpt.tags, "eval")
+    hits = sum(int((lp.argmax(-1) == np.array(g)).sum()) for lp, g in zip(lps, gold, strict=True))
+    return hits / max(1, sum(len(g) for g in gold))
+
+
+def quantize_int8(src: Path, dst: Path) -> None:
+    import logging
+
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    logging.getLogger().setLevel(logging.ERROR)  # the quantiser logs advice on the root logger
+    quantize_dynamic(
+        str(src),
+        str(dst),
+        weight_type=QuantType.QInt8,
+        op_types_to_quantize=["LSTM", "MatMul", "Gather"],
+    )
+
+
+def verify_bundle_dir(
+    root: Path, ckpt: Checkpoint, contract: IOContract, cases: Sequence[Case], threads: int = 0
+) -> VerificationReport:
+    """Run the gate on the files in ``root`` against the PyTorch checkpoint."""
+    model = ckpt.model()
+    backends: dict[str, tuple[Callable, bool]] = {}
+    from .predict import torch_runner
+
+    backends["torchscript"] = (torch_runner(load_torchscript(root / "model.torchscript.pt")), True)
+    fp32 = OnnxModel(root / "model.onnx", contract, "cpu", threads)
+    backends["onnx-fp32"] = (fp32.run, True)
+    if (root / "model.int8.onnx").exists():
+        backends["onnx-int8"] = (
+            OnnxModel(root / "model.int8.onnx", contract, "cpu", threads).run,
+            False,
+        )
+    report = run_verification(model, ckpt.encoder(), contract, backends, cases)
+    # Structure: declared shapes symbolic, metadata identifying the bundle.
+    for name in ("model.onnx", "model.int8.onnx"):
+        if not (root / name).exists():
+            continue
+        proto = onnx.load_model(str(root / name), load_external_data=False)
+        shapes = {
+            v.name: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
+            for v in list(proto.graph.input) + list(proto.graph.output)
+        }
+        want = {
+            s.name: list(s.shape({"tags": len(ckpt.tags)}))
+            for s in contract.inputs + contract.outputs
+        }
+        report.checks.append(
+            Check(
+                name,
+                "declared shapes",
+                shapes == want,
+                ", ".join(f"{k}{v}" for k, v in shapes.items()),
+            )
+        )
+    return report
+
+
+def _cases_from_json(path: Path) -> list[Case]:
+    return [Case(c["name"], c["sentences"]) for c in json.loads(path.read_text("utf-8"))]
+
+
+def build_bundle(
+    checkpoint: str | Path,
+    out: str | Path,
+    dev: Sequence[Sentence],
+    test: Sequence[Sentence] | None = None,
+    name: str = DEFAULT_NAME,
+    version: str | None = None,
+    contract: IOContract = CONTRACT,
+    threads: int = 0,
+    log: Callable[[str], None] = print,
+    tamper: Callable[[Path], None] | None = None,  # tests: break a file before verification
+) -> ExportResult:
+    start = time.perf_counter()
+    ckpt = Checkpoint.load(checkpoint)
+    model = ckpt.model()
+    out = Path(out)
+    with atomic_dir(out) as tmp:
+        ckpt.words.save(tmp / "words.json")
+        ckpt.chars.save(tmp / "chars.json")
+        ckpt.tags.save(tmp / "tags.json")
+        cases = verification_cases(dev)
+        (tmp / "verification.json").write_text(
+            json.dumps(
+                [{"name": c.name, "sentences": c.sentences} for c in cases], ensure_ascii=False
+            )
+            + "\n",
+            "utf-8",
+        )
+        core: dict[str, Any] = {
+            "format_version": FORMAT_VERSION,
+            "name": name,
+            "version": version or __version__,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "producers": {
+                "postag": __version__,
+                "torch": str(torch.__version__),
+                "onnx": onnx.__version__,
+                "onnxruntime": onnxruntime.__version__,
+                "python": platform.python_version(),
+            },
+            "model_config": ckpt.model_config.to_dict(),
+            "train_config": ckpt.train_config.to_dict(),
+            "preset": ckpt.preset,
+            "contract": contract.to_dict(),
+            "tags": ckpt.tags.items,
+            "vocab_files": {"words": "words.json", "chars": "chars.json", "tags": "tags.json"},
+            "corpus": ckpt.corpus,
+            "metrics": ckpt.metrics,
+            "checkpoint": {
+                "path": str(Path(checkpoint).resolve()),
+                "sha256": sha256_file(checkpoint),
+            },
+        }
+        identity = identity_sha256(core)
+        meta = {
+            "postag.name": name,
+            "postag.version": core["version"],
+            "postag.manifest_sha256": identity,
+        }
+        dims = {"tags": len(ckpt.tags)}
+        t0 = time.perf_counter()
+        export_onnx(model, tmp / "model.onnx", contract, meta)
+        log(f"onnx exported in {time.perf_counter() - t0:.1f}s")
+        quantize_int8(tmp / "model.onnx", tmp / "model.int8.onnx")
+        set_metadata(tmp / "model.int8.onnx", contract, dims, meta)
+        export_torchscript(model, tmp / "model.torchscript.pt", meta)
+        if ckpt.history:
+            plot_history(ckpt.history, tmp / "training_curve.png", title=f"{name}: training curve")
+        if tamper:
+            tamper(tmp)
+
+        report = verify_bundle_dir(tmp, ckpt, contract, cases, threads)
+        evaluation: dict[str, Any] = {}
+        for label, fname in (("onnx-fp32", "model.onnx"), ("onnx-int8", "model.int8.onnx")):
+            run = OnnxModel(tmp / fname, contract, "cpu", threads).run
+            evaluation[label] = {"dev_accuracy": accuracy_of(run, ckpt, dev)}
+            if test:
+                evaluation[label]["test_accuracy"] = accuracy_of(run, ckpt, test)
+        split = "test_accuracy" if test else "dev_accuracy"
+        drop = evaluation["onnx-fp32"][split] - evaluation["onnx-int8"][split]
+        limit = contract.int8_max_accuracy_drop
+        report.checks.append(
+            Check(
+                "onnx-int8",
+                f"{split.split('_')[0]} accuracy",
+                drop <= limit,
+                f"{100 * evaluation['onnx-int8'][split]:.2f}% vs fp32 "
+                f"{100 * evaluation['onnx-fp32'][split]:.2f}% (Δ {100 * drop:+.2f} pt, "
+                f"limit {100 * limit:g} pt)",
+            )
+        )
+        for line in report.lines():
+            log(line)
+        if not report.ok:
+            raise ParityError(
+                f"verification failed, no bundle written ({len(report.failures)} of "
+                f"{len(report.checks)} checks):\n" + "\n".join(c.line() for c in report.failures)
+            )
+
+        manifest = {
+            **core,
+            "manifest_sha256": identity,
+            "evaluation": evaluation,
+            "validation": report.to_dict(),
+        }
+        card = model_card(
+            manifest, {f: (tmp / f).stat().st_size for f in FILES_DOC if (tmp / f).exists()}
+        )
+        (tmp / "MODEL_CARD.md").write_text(card, "utf-8")
+        manifest["files"] = {
+            p.name: {
+                "sha256": sha256_file(p),
+                "bytes": p.stat().st_size,
+                "what": FILES_DOC.get(p.name, ""),
+            }
+            for p in sorted(tmp.iterdir())
+            if p.is_file() and p.name != MANIFEST
+        }
+        (tmp / MANIFEST).write_text(
+            json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", "utf-8"
+        )
+        load_manifest(tmp)  # the bundle we are about to publish must load
+    return ExportResult(out, manifest, report, time.perf_counter() - start)
+
+
+def verify_bundle(
+    bundle: str | Path,
+    checkpoint: str | Path | None = None,
+    threads: int = 0,
+    log: Callable[[str], None] = print,
+) -> VerificationReport:
+    """`postag verify`: re-run the gate on an existing bundle."""
+    man = load_manifest(bundle)
+    recorded = man.data.get("checkpoint", {})
+    ckpt_path = Path(checkpoint or recorded.get("path", ""))
+    if not ckpt_path.is_file():
+        raise ParityError(
+            f"verify needs the PyTorch checkpoint this bundle was exported from "
+            f"({ckpt_path}); pass --checkpoint"
+        )
+    if recorded.get("sha256") and sha256_file(ckpt_path) != recorded["sha256"]:
+        raise ParityError(
+            f"{ckpt_path}: not the checkpoint this bundle was exported from "
+            f"(sha256 differs from the manifest)"
+        )
+    ckpt = Checkpoint.load(ckpt_path)
+    contract = man.contract
+    report = verify_bundle_dir(
+        man.root, ckpt, contract, _cases_from_json(man.path("verification.json")), threads
+    )
+    import onnxruntime as ort
+
+    for fname in ("model.onnx", "model.int8.onnx"):
+        if man.path(fname).exists():
+            sess = ort.InferenceSession(str(man.path(fname)), providers=["CPUExecutionProvider"])
+            got = sess.get_modelmeta().custom_metadata_map.get("postag.manifest_sha256")
+            want = identity_sha256(man.data)
+            report.checks.append(
+                Check(
+                    fname,
+                    "manifest identity",
+                    got == want,
+                    f"metadata {str(got)[:12]}…, manifest {want[:12]}…",
+                )
+            )
+    for line in report.lines():
+        log(line)
+    return report

@@ -1,0 +1,188 @@
+"""ONNX export with dynamic batch, sequence and word-length axes.
+
+Approach (torch 2.13): the default dynamo exporter (``torch.onnx.export(...,
+dynamo=True)``) with ``dynamic_shapes`` built from the I/O contract. It computes
+``nn.LSTM`` correctly at any length, but declares the output's sequence axis as the
+example's length; :func:`declare_io` therefore re-declares every graph input and output
+shape from the contract (symbolic names for dynamic axes, the tag count for ``tags``).
+Lengths are honoured inside the model (reverse-within-length, see ``model.py``), so no
+``pack_padded_sequence`` is needed. The result must pass ``onnx.checker`` (full check)
+and strict shape inference; the verification gate then checks the numbers.
+
+    export_onnx(model, "model.onnx", CONTRACT, metadata={"postag.name": "..."})
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import tempfile
+import warnings
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from torch.export import Dim
+
+from postag.contract import DYNAMIC_AXES, IOContract
+from postag.errors import ParityError, PostagError
+
+from .config import ModelConfig
+from .model import TaggerModel
+
+
+class ExportError(PostagError):
+    """The exporter itself failed."""
+
+
+#: Example sizes used to trace the graph: all distinct and > 1 so that no axis is
+#: specialised to a constant.
+EXAMPLE_DIMS = {"batch": 3, "seq": 7, "word_len": 5}
+
+
+def example_inputs(model: TaggerModel) -> tuple[torch.Tensor, ...]:
+    b, t, w = EXAMPLE_DIMS["batch"], EXAMPLE_DIMS["seq"], EXAMPLE_DIMS["word_len"]
+    cfg = model.cfg
+    g = torch.Generator().manual_seed(0)
+    word_ids = torch.randint(2, max(3, cfg.n_words), (b, t), generator=g)  # (batch, seq)
+    char_ids = torch.randint(2, max(3, cfg.n_chars), (b, t, w), generator=g)  # (b, seq, wl)
+    lengths = torch.tensor([t, t - 2, 2])  # (batch,)
+    return word_ids, char_ids, lengths
+
+
+def declare_io(proto: onnx.ModelProto, contract: IOContract, dims: dict[str, int]) -> None:
+    """Set every graph input/output's declared shape and element type from the contract."""
+    values = {v.name: v for v in list(proto.graph.input) + list(proto.graph.output)}
+    for spec in contract.inputs + contract.outputs:
+        if spec.name not in values:
+            raise ParityError(f"exported graph has no {spec.name!r} (contract: {spec})")
+        ttype = values[spec.name].type.tensor_type
+        ttype.elem_type = onnx.helper.np_dtype_to_tensor_dtype(np.dtype(spec.dtype))
+        del ttype.shape.dim[:]
+        for axis in spec.shape(dims):
+            d = ttype.shape.dim.add()
+            if isinstance(axis, str):
+                d.dim_param = axis
+            else:
+                d.dim_value = axis
+    del proto.graph.value_info[:]  # stale intermediate shapes; inference recomputes them
+
+
+def declared_shapes(proto: onnx.ModelProto) -> dict[str, list[int | str]]:
+    return {
+        v.name: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
+        for v in list(proto.graph.input) + list(proto.graph.output)
+    }
+
+
+def check_declared(proto: onnx.ModelProto, contract: IOContract, dims: dict[str, int]) -> None:
+    """Raise unless every declared shape equals the contract's (dynamic axes symbolic)."""
+    got = declared_shapes(proto)
+    for spec in contract.inputs + contract.outputs:
+        want = list(spec.shape(dims))
+        if got.get(spec.name) != want:
+            raise ParityError(f"{spec.name}: declared shape {got.get(spec.name)}, contract {want}")
+
+
+def finalize(
+    proto: onnx.ModelProto, contract: IOContract, dims: dict[str, int], metadata: dict[str, str]
+) -> onnx.ModelProto:
+    """Declare I/O, stamp metadata, then require checker + strict shape inference."""
+    declare_io(proto, contract, dims)
+    del proto.metadata_props[:]
+    for k, v in sorted(metadata.items()):
+        proto.metadata_props.add(key=k, value=v)
+    onnx.checker.check_model(proto, full_check=True)
+    inferred = onnx.shape_inference.infer_shapes(proto, check_type=True, strict_mode=True)
+    check_declared(inferred, contract, dims)
+    return inferred
+
+
+def export_onnx(
+    model: TaggerModel,
+    path: str | Path,
+    contract: IOContract,
+    metadata: dict[str, str] | None = None,
+) -> onnx.ModelProto:
+    """Export ``model`` to ``path`` in a fresh Python process; returns the ModelProto.
+
+    Why a subprocess: with torch 2.13 only the *first* dynamo export of this LSTM model in
+    a process keeps the sequence and word-length axes dynamic; later exports in the same
+    process come out specialised to the example sizes (seen here with fresh models, fresh
+    ``Dim`` names and after ``torch._dynamo.reset()``). A new process is always "first";
+    :func:`finalize`'s strict shape check stays as the backstop.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        job = Path(tmp) / "job.pt"
+        torch.save(
+            {
+                "model_config": model.cfg.to_dict(),
+                "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                "contract": json.dumps(contract.to_dict()),
+                "metadata": json.dumps(metadata or {}),
+            },
+            job,
+        )
+        cmd = [sys.executable, "-m", "postag.export.onnx_export", str(job), str(path)]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
+            raise ExportError(f"ONNX export failed (exit {proc.returncode}):\n{tail}")
+    return onnx.load_model(str(path))
+
+
+def _main(job_path: str, out: str) -> None:
+    job = torch.load(job_path, weights_only=True)
+    model = TaggerModel(ModelConfig.from_dict(job["model_config"]))
+    model.load_state_dict(job["state_dict"])
+    contract = IOContract.from_dict(json.loads(job["contract"]))
+    export_onnx_in_process(model, out, contract, json.loads(job["metadata"]))
+
+
+def export_onnx_in_process(
+    model: TaggerModel,
+    path: str | Path,
+    contract: IOContract,
+    metadata: dict[str, str] | None = None,
+) -> onnx.ModelProto:
+    """The export itself; run it once per process (see :func:`export_onnx`)."""
+    model = model.eval()
+    dims = {"tags": model.cfg.n_tags}
+    axes = {name: Dim(name, min=1) for name in DYNAMIC_AXES}
+    dynamic_shapes = tuple(
+        {i: axes[a] for i, a in enumerate(s.axes) if a in axes} for s in contract.inputs
+    )
+    with warnings.catch_warnings(), redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(
+            model,
+            example_inputs(model),
+            None,
+            dynamo=True,
+            dynamic_shapes=dynamic_shapes,
+            input_names=contract.input_names,
+            output_names=contract.output_names,
+            opset_version=contract.opset,
+            external_data=False,
+            verbose=False,
+        )
+    proto = finalize(program.model_proto, contract, dims, metadata or {})
+    onnx.save_model(proto, str(path))
+    return proto
+
+
+def set_metadata(
+    path: str | Path, contract: IOContract, dims: dict[str, int], metadata: dict[str, str]
+) -> None:
+    """Re-stamp an ONNX file's metadata and declared shapes in place (e.g. after
+    quantisation, which keeps whatever the input model declared)."""
+    proto = onnx.load_model(str(path))
+    onnx.save_model(finalize(proto, contract, dims, metadata), str(path))
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1], sys.argv[2])
