@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 POSTAG := $(VENV)/bin/postag
 STAMP  := $(VENV)/.installed
 
-.PHONY: install train seed export verify eval test lint clean
+.PHONY: install train seed export verify eval parity test lint clean
 
 install: $(STAMP)
 
@@ -30,6 +30,11 @@ verify: $(STAMP)
 
 eval: $(STAMP)
 	$(POSTAG) eval artifacts/checkpoints/default.pt test
+
+# The parity suite against the real bundle, then every EWT test sentence → artifacts/parity/
+parity: $(STAMP)
+	POSTAG_PARITY_BUNDLE=artifacts/postag-en-ewt $(PY) -m pytest -q tests/parity
+	$(POSTAG) parity artifacts/postag-en-ewt --split test --out artifacts/parity
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -10,6 +10,7 @@ bundle and never destroys the previous one.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import time
 from collections.abc import Callable, Sequence
@@ -25,17 +26,18 @@ import torch
 
 from postag import __version__
 from postag.batching import run_batched
-from postag.bundle import FORMAT_VERSION, MANIFEST, identity_sha256, load_manifest
+from postag.bundle import FORMAT_VERSION, MANIFEST, Manifest, identity_sha256, load_manifest
 from postag.contract import CONTRACT, IOContract
 from postag.data import Sentence
 from postag.errors import ParityError
 from postag.files import atomic_dir, sha256_file
 from postag.session import OnnxModel
 
+from .backends import bundle_backends
 from .checkpoint import Checkpoint
 from .model_card import model_card
 from .onnx_export import export_onnx, set_metadata
-from .torchscript_export import export_torchscript, load_torchscript
+from .torchscript_export import export_torchscript
 from .trainer import plot_history, tag_ids
 from .verify import Case, Check, VerificationReport, run_verification, verification_cases
 
@@ -87,17 +89,7 @@ def verify_bundle_dir(
 ) -> VerificationReport:
     """Run the gate on the files in ``root`` against the PyTorch checkpoint."""
     model = ckpt.model()
-    backends: dict[str, tuple[Callable, bool]] = {}
-    from .predict import torch_runner
-
-    backends["torchscript"] = (torch_runner(load_torchscript(root / "model.torchscript.pt")), True)
-    fp32 = OnnxModel(root / "model.onnx", contract, "cpu", threads)
-    backends["onnx-fp32"] = (fp32.run, True)
-    if (root / "model.int8.onnx").exists():
-        backends["onnx-int8"] = (
-            OnnxModel(root / "model.int8.onnx", contract, "cpu", threads).run,
-            False,
-        )
+    backends = {b.name: (b.run, b.fp32) for b in bundle_backends(root, contract, threads)}
     report = run_verification(model, ckpt.encoder(), contract, backends, cases)
     # Structure: declared shapes symbolic, metadata identifying the bundle.
     for name in ("model.onnx", "model.int8.onnx"):
@@ -175,8 +167,8 @@ def build_bundle(
             "vocab_files": {"words": "words.json", "chars": "chars.json", "tags": "tags.json"},
             "corpus": ckpt.corpus,
             "metrics": ckpt.metrics,
-            "checkpoint": {
-                "path": str(Path(checkpoint).resolve()),
+            "checkpoint": {  # path relative to the bundle, so artifacts/ can move whole
+                "path": os.path.relpath(Path(checkpoint).resolve(), out.resolve()),
                 "sha256": sha256_file(checkpoint),
             },
         }
@@ -252,6 +244,24 @@ def build_bundle(
     return ExportResult(out, manifest, report, time.perf_counter() - start)
 
 
+def bundle_checkpoint(man: Manifest, checkpoint: str | Path | None = None) -> Path:
+    """The PyTorch checkpoint a bundle was exported from: ``checkpoint`` or the path the
+    manifest recorded, refused unless its sha256 is the one the manifest recorded."""
+    recorded = man.data.get("checkpoint", {})
+    path = Path(checkpoint) if checkpoint else man.root / recorded.get("path", "")
+    if not path.is_file():
+        raise ParityError(
+            f"this needs the PyTorch checkpoint the bundle was exported from "
+            f"({path}); pass --checkpoint"
+        )
+    if recorded.get("sha256") and sha256_file(path) != recorded["sha256"]:
+        raise ParityError(
+            f"{path}: not the checkpoint this bundle was exported from "
+            f"(sha256 differs from the manifest)"
+        )
+    return path
+
+
 def verify_bundle(
     bundle: str | Path,
     checkpoint: str | Path | None = None,
@@ -260,18 +270,7 @@ def verify_bundle(
 ) -> VerificationReport:
     """`postag verify`: re-run the gate on an existing bundle."""
     man = load_manifest(bundle)
-    recorded = man.data.get("checkpoint", {})
-    ckpt_path = Path(checkpoint or recorded.get("path", ""))
-    if not ckpt_path.is_file():
-        raise ParityError(
-            f"verify needs the PyTorch checkpoint this bundle was exported from "
-            f"({ckpt_path}); pass --checkpoint"
-        )
-    if recorded.get("sha256") and sha256_file(ckpt_path) != recorded["sha256"]:
-        raise ParityError(
-            f"{ckpt_path}: not the checkpoint this bundle was exported from "
-            f"(sha256 differs from the manifest)"
-        )
+    ckpt_path = bundle_checkpoint(man, checkpoint)
     ckpt = Checkpoint.load(ckpt_path)
     contract = man.contract
     report = verify_bundle_dir(

@@ -24,6 +24,21 @@ data_option = click.option(
 )
 
 
+bundle_checkpoint_option = click.option(
+    "--checkpoint",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The PyTorch checkpoint [default: the path recorded in the manifest].",
+)
+
+
+def corpus_file(data: str | None, name: str) -> Path:
+    """A split name (train/dev/test) of the located corpus, or a CoNLL-U file path."""
+    from .corpus import SPLITS, locate_corpus
+
+    return locate_corpus(data).path(name) if name in SPLITS else Path(name)
+
+
 def _hp(name: str, typ: type | click.ParamType, help: str) -> click.Option:  # noqa: A002
     return click.option(f"--{name}", type=typ, default=None, help=help)
 
@@ -180,11 +195,10 @@ def evaluate(
     from postag.data import read_conllu, write_conllu_with_tags
 
     from .checkpoint import Checkpoint
-    from .corpus import locate_corpus
     from .evaluate import evaluate_checkpoint
 
     ckpt = Checkpoint.load(checkpoint)
-    path = locate_corpus(data).path(file) if file in ("train", "dev", "test") else Path(file)
+    path = corpus_file(data, file)
     sentences = read_conllu(path)
     result = evaluate_checkpoint(ckpt, sentences)
     click.echo(f"{path}\n{result.table()}")
@@ -272,12 +286,7 @@ def export_cmd(
 
 @cli.command()
 @click.argument("bundle", type=click.Path())
-@click.option(
-    "--checkpoint",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="The PyTorch checkpoint [default: the path recorded in the manifest].",
-)
+@bundle_checkpoint_option
 @click.pass_obj
 def verify(opts: Options, bundle: str, checkpoint: str | None) -> None:
     """Re-run the verification gate on BUNDLE: PyTorch vs TorchScript vs onnxruntime,
@@ -292,6 +301,54 @@ def verify(opts: Options, bundle: str, checkpoint: str | None) -> None:
             + "; ".join(f"{c.backend} {c.case}" for c in report.failures)
         )
     click.echo(f"all {len(report.checks)} checks passed")
+
+
+@cli.command()
+@click.argument("bundle", type=click.Path())
+@bundle_checkpoint_option
+@click.option(
+    "--split",
+    default="test",
+    show_default=True,
+    help="Corpus split (train/dev/test) or a CoNLL-U file to compare on.",
+)
+@data_option
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default="artifacts/parity",
+    show_default=True,
+    help="Where parity.json and parity.md go.",
+)
+@click.pass_obj
+def parity(
+    opts: Options, bundle: str, checkpoint: str | None, split: str, data: str | None, out: str
+) -> None:
+    """Compare every backend of BUNDLE (TorchScript, ONNX fp32/int8 on CPU, ONNX on CUDA
+    when available) with eager PyTorch over a whole corpus split; write a report."""
+    require_torch()
+    from postag.bundle import load_manifest
+    from postag.data import read_conllu
+
+    from .backends import bundle_backends, cuda_available
+    from .bundle import bundle_checkpoint
+    from .checkpoint import Checkpoint
+    from .parity import compare_backends, markdown_table, write_report
+
+    man = load_manifest(bundle)
+    ckpt_path = bundle_checkpoint(man, checkpoint)
+    ckpt = Checkpoint.load(ckpt_path)
+    path = corpus_file(data, split)
+    sentences = [s.words for s in read_conllu(path)]
+    backends = bundle_backends(man.root, man.contract, opts.threads, cuda=cuda_available())
+    results = compare_backends(ckpt.model(), man.encoder(), backends, sentences, man.contract)
+    title = f"Parity vs PyTorch eager: {man.name} {man.version} on {path.name}"
+    j, m = write_report(results, out, title, {"bundle": str(man.root), "file": str(path)})
+    click.echo(markdown_table(results, title))
+    click.echo(f"report: {j}, {m}")
+    failed = [n for n, r in results.items() if not r["ok"]]
+    if failed:
+        raise click.ClickException(f"parity failed for: {', '.join(failed)}")
 
 
 def main() -> None:

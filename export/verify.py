@@ -95,7 +95,8 @@ class VerificationReport:
         out: dict[str, Any] = {}
         for c in self.checks:
             b = out.setdefault(
-                c.backend, {"checks": 0, "failed": 0, "max_abs_diff": 0.0, "min_tag_agreement": 1.0}
+                c.backend,
+                {"checks": 0, "failed": 0, "max_abs_diff": None, "min_tag_agreement": None},
             )
             b["checks"] += 1
             b["failed"] += not c.ok

@@ -100,6 +100,12 @@ def load_manifest(bundle: str | Path, verify_hashes: bool = True) -> Manifest:
     for key in ("name", "version", "contract", "tags", "files", "vocab_files", "model_config"):
         if key not in data:
             raise BundleError(f"{mpath}: manifest lacks {key!r}")
+    stated = data.get("manifest_sha256")
+    if stated is not None and stated != identity_sha256(data):
+        raise BundleError(
+            f"{mpath}: the manifest was modified after export (its identity "
+            "hash no longer matches its contents)"
+        )
     files = data["files"]
     missing = [f for f in REQUIRED_FILES if f not in files]
     if missing:

@@ -19,36 +19,20 @@ from postag.export import bundle as bundle_mod
 from postag.export.bundle import build_bundle, verify_bundle_dir
 from postag.export.checkpoint import Checkpoint
 from postag.export.cli import cli
-from postag.export.config import ModelConfig, TrainConfig
-from postag.export.trainer import train
+from postag.export.config import ModelConfig
 from postag.export.verify import Case
 from postag.files import sha256_file
-from tests.conftest import write_toy_corpus
-
-SMALL = ModelConfig(word_dim=16, char_dim=8, char_hidden=8, hidden=16, layers=2, dropout=0.1)
-FAST = TrainConfig(epochs=4, batch_size=16, lr=0.01, patience=4, threads=1)
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-    root = tmp_path_factory.mktemp("bundle")
-    corpus = write_toy_corpus(root / "corpus")
+def exported(toy_bundle):
+    from postag.export.bundle import ExportResult
+
+    path, ckpt_path, corpus = toy_bundle
     dev = read_conllu(corpus / "toy-ud-dev.conllu")
     test = read_conllu(corpus / "toy-ud-test.conllu")
-    ckpt_path = root / "m.pt"
-    train(
-        read_conllu(corpus / "toy-ud-train.conllu"),
-        dev,
-        SMALL,
-        FAST,
-        checkpoint_path=ckpt_path,
-        log=lambda _: None,
-        progress=False,
-    )
-    res = build_bundle(
-        ckpt_path, root / "out" / "toy", dev, test, name="toy", threads=1, log=lambda _: None
-    )
-    return res, ckpt_path, dev, test
+    man = load_manifest(path)
+    return ExportResult(path, man.data, None, 0.0), ckpt_path, dev, test
 
 
 def copy_bundle(src: Path, dst: Path) -> Path:

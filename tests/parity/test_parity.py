@@ -1,0 +1,198 @@
+"""Parity: every backend of a bundle vs eager PyTorch (the original).
+
+fp32 backends (TorchScript, ONNX on CPU and CUDA) must give identical tags and stay within
+the manifest's atol; int8 is held to the manifest's tag-agreement rate.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import onnx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from postag.vocab import Encoder
+
+BACKENDS = ["torchscript", "onnx-fp32", "onnx-int8", "onnx-cuda"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request, backends):
+    if request.param not in backends:
+        reason = (
+            "needs onnxruntime-gpu and a GPU (CUDAExecutionProvider not available)"
+            if request.param == "onnx-cuda"
+            else f"the bundle has no {request.param}"
+        )
+        pytest.skip(reason)
+    return backends[request.param]
+
+
+def check(
+    subject, eager, backend, sentences: list[list[str]], agreement: list[int] | None = None
+) -> list[str]:
+    """Run ``sentences`` as one batch through eager PyTorch (encoded by the *training*
+    encoder, from the checkpoint) and through ``backend`` (encoded by the *runtime*
+    encoder, from the bundle's files); return every mismatch as a message.
+
+    fp32 backends must match every tag within atol. A quantised backend's per-case
+    numbers only accumulate into ``agreement`` ([hits, tokens]); its rate is enforced over
+    the whole sample (``test_int8_agreement``)."""
+    contract = subject.manifest.contract
+    ckpt = eager[0]
+    train_enc = Encoder(ckpt.words, ckpt.chars, ckpt.model_config.max_word_len)
+    ref = eager[1](train_enc.encode(sentences))
+    batch = subject.manifest.encoder().encode(sentences)
+    got = backend.run(batch)
+    if got.shape != ref.shape or got.dtype != np.float32:
+        return [f"{backend.name}: output {got.dtype}{got.shape} vs {ref.dtype}{ref.shape}"]
+    if not np.isfinite(got).all():
+        return [f"{backend.name}: non-finite outputs"]
+    problems = []
+    for i, n in enumerate(batch.lengths):
+        r, g = ref[i, :n], got[i, :n]
+        same = r.argmax(-1) == g.argmax(-1)
+        if agreement is not None:
+            agreement[0] += int(same.sum())
+            agreement[1] += int(n)
+        diff = float(np.abs(r - g).max())
+        if backend.fp32 and (diff > contract.atol or not same.all()):
+            problems.append(
+                f"{backend.name}: sentence {i} ({n} tokens): max|Δ| {diff:.2e} "
+                f"(atol {contract.atol:g}), {int((~same).sum())} tag(s) differ"
+            )
+    return problems
+
+
+def cycle_words(dev: list[list[str]], n: int) -> list[str]:
+    flat = [w for s in dev for w in s]
+    return [flat[i % len(flat)] for i in range(n)]
+
+
+def test_ewt_dev_sample(subject, eager, backend, dev_sample):
+    for i in range(0, len(dev_sample), 16):
+        assert check(subject, eager, backend, dev_sample[i : i + 16]) == []
+
+
+@pytest.mark.parametrize("length", [1, 2, 17, 500, 2000])
+def test_lengths(subject, eager, backend, length):
+    assert check(subject, eager, backend, [cycle_words(subject.dev, length)]) == []
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        ["The", "x" * 80, "Supercalifragilisticexpialidocious" * 3, "."],  # longer than any
+        ["qzxv", "blorptastic", "Wugglesnort", "frabjousness", "xkcdian"],  # all unknown
+        ["1", "22", "333", "4,444", "55.5", "1999", "2024"],  # digits only
+        [".", ",", "!", "?", "...", "--", ";", ":", "(", ")"],  # punctuation only
+        ["Café", "naïve", "Zürich", "東京", "北京大学", "👍", "🏽🎉", "Ελλάδα", "Москва"],
+    ],
+    ids=["long-words", "all-unknown", "digits", "punctuation", "non-ascii"],
+)
+def test_edge_sentences(subject, eager, backend, sentence):
+    assert check(subject, eager, backend, [sentence]) == []
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 7, 64])
+def test_padding_invariance(subject, eager, backend, dev_sample, batch_size):
+    """The same sentence alone and inside a mixed-length batch gives the same outputs."""
+    target = max(dev_sample[:8], key=len)
+    rng = random.Random(batch_size)
+    others = [rng.choice(subject.dev)[: rng.randint(1, 60)] for _ in range(batch_size - 1)]
+    others.append(cycle_words(subject.dev, 90))  # one longer than the target
+    batch = others[: batch_size - 1] + [target] if batch_size > 1 else [target]
+    rng.shuffle(batch)
+    enc = subject.manifest.encoder()
+    alone = backend.run(enc.encode([target]))[0, : len(target)]
+    enc_batch = enc.encode(batch)
+    inside = backend.run(enc_batch)[batch.index(target), : len(target)]
+    contract = subject.manifest.contract
+    if backend.fp32:
+        assert float(np.abs(alone - inside).max()) <= contract.atol
+    else:
+        # Dynamic int8 quantisation takes activation scales from the whole batch tensor,
+        # so int8 outputs depend on batch-mates; only the tags are held (to the rate).
+        differ = int((alone.argmax(-1) != inside.argmax(-1)).sum())
+        allowed = max(1, int((1 - contract.int8_min_tag_agreement) * len(target)))
+        assert differ <= allowed, (differ, allowed)
+    assert check(subject, eager, backend, batch) == []
+
+
+def test_int8_agreement(subject, eager, backends, dev_sample):
+    """int8 vs PyTorch over the fixed dev sample and the edge cases, held to the
+    manifest's tag-agreement rate."""
+    if "onnx-int8" not in backends:
+        pytest.skip("the bundle has no int8 model")
+    agreement = [0, 0]
+    for i in range(0, len(dev_sample), 16):
+        assert check(subject, eager, backends["onnx-int8"], dev_sample[i : i + 16], agreement) == []
+    rate = agreement[0] / agreement[1]
+    assert rate >= subject.manifest.contract.int8_min_tag_agreement, (rate, agreement)
+
+
+def test_repeated_runs_are_identical(subject, backend, dev_sample):
+    enc = subject.manifest.encoder()
+    batch = enc.encode(dev_sample[:16])
+    first = backend.run(batch)
+    for _ in range(3):
+        np.testing.assert_array_equal(backend.run(batch), first)
+
+
+_token = st.one_of(
+    st.sampled_from(["the", "The", "dog", "runs", ".", ",", "Paris", "2024", "n't", "'s"]),
+    st.text(
+        alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zs")),
+        min_size=1,
+        max_size=15,
+    ),
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.lists(_token, min_size=1, max_size=30), min_size=1, max_size=6))
+def test_property_random_batches(subject, eager, backend, sentences):
+    assert check(subject, eager, backend, sentences) == []
+
+
+def test_runtime_encoding_equals_training_encoding(subject, eager, dev_sample):
+    """The bundle's vocab files + runtime Encoder give the checkpoint's training ids."""
+    ckpt = eager[0]
+    train_enc = Encoder(ckpt.words, ckpt.chars, ckpt.model_config.max_word_len)
+    runtime_enc = subject.manifest.encoder()
+    odd = [["Ünïcödé", "x" * 100, "2024", "don't"], *dev_sample[:20]]
+    a, b = train_enc.encode(odd), runtime_enc.encode(odd)
+    for name in ("word_ids", "char_ids", "lengths"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+
+
+@pytest.mark.parametrize("fname", ["model.onnx", "model.int8.onnx"])
+def test_declared_onnx_shapes_are_symbolic(subject, fname):
+    proto = onnx.load_model(str(subject.root / fname), load_external_data=False)
+    contract = subject.manifest.contract
+    dims = {
+        v.name: v.type.tensor_type.shape.dim
+        for v in list(proto.graph.input) + list(proto.graph.output)
+    }
+    for spec in contract.inputs + contract.outputs:
+        for axis, dim in zip(spec.axes, dims[spec.name], strict=True):
+            if axis in ("batch", "seq", "word_len"):
+                assert dim.dim_param == axis and not dim.dim_value, (spec.name, axis)
+
+
+def test_torchscript_save_load_round_trip(subject, eager, tmp_path, dev_sample):
+    import torch
+
+    from postag.export.predict import torch_runner
+    from postag.export.torchscript_export import load_torchscript
+
+    m = load_torchscript(subject.root / "model.torchscript.pt")
+    torch.jit.save(m, str(tmp_path / "again.pt"))
+    again = load_torchscript(tmp_path / "again.pt")
+    batch = subject.manifest.encoder().encode(dev_sample[:8])
+    np.testing.assert_array_equal(torch_runner(again)(batch), torch_runner(m)(batch))

@@ -1,0 +1,140 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from postag import BundleError, Tagger
+from postag.bundle import load_manifest
+from postag.session import resolve_provider
+
+
+@pytest.fixture(scope="module")
+def tagger(toy_bundle):
+    return Tagger.load(toy_bundle[0], provider="cpu", threads=1)
+
+
+def test_provider_is_read_back_from_the_session(tagger):
+    assert tagger.provider == "CPUExecutionProvider"
+
+
+def test_tags_equal_the_pytorch_checkpoint(toy_bundle, tagger):
+    from postag.data import read_conllu
+    from postag.export.checkpoint import Checkpoint
+    from postag.export.predict import predict_tags
+
+    sents = [s.words for s in read_conllu(toy_bundle[2] / "toy-ud-test.conllu")]
+    ckpt = Checkpoint.load(toy_bundle[1])
+    want = [
+        [ckpt.tags.items[i] for i in p] for p in predict_tags(ckpt.model(), ckpt.encoder(), sents)
+    ]
+    assert [r.tags for r in tagger.tag_batch(sents)] == want
+
+
+def test_batches_come_back_in_input_order(tagger):
+    sents = [
+        ["Alice", "saw", "Paris", "."],
+        ["the"],
+        [],
+        ["She", "runs", "quickly", "!"] * 9,
+        ["Bob", "likes", "it", "."],
+    ]
+    alone = [tagger.tag(s).tags for s in sents]
+    together = tagger.tag_batch(sents, max_tokens=16)  # forces several buckets
+    assert [r.tags for r in together] == alone
+    assert [r.words for r in together] == sents
+    assert together[2].tags == []
+
+
+def test_probabilities_and_top_k(tagger):
+    r = tagger.tag(["the", "dog", "runs", "."], top_k=3)
+    assert len(r.top_k) == 4 and all(len(row) == 3 for row in r.top_k)
+    for tag, p, row in zip(r.tags, r.probs, r.top_k, strict=True):
+        assert row[0] == (tag, p)
+        assert row[0][1] >= row[1][1] >= row[2][1]
+    assert all(0 < p <= 1 for p in r.probs)
+    assert tagger.tag(["the"]).probs is None
+    big = tagger.tag(["the"], top_k=100)
+    assert len(big.top_k[0]) == len(tagger.tags)
+    np.testing.assert_allclose(sum(p for _, p in big.top_k[0]), 1.0, atol=1e-5)
+
+
+def test_raw_text(tagger):
+    out = tagger.tag_text("Bob likes the red table. She runs quickly!")
+    assert [r.words for r in out] == [
+        ["Bob", "likes", "the", "red", "table", "."],
+        ["She", "runs", "quickly", "!"],
+    ]
+    assert out[0].tags[-1] == "PUNCT"
+    assert tagger.tag_text("") == []
+    docs = tagger.tag_many(["Alice saw Paris.", "", "Hi. Bye."])
+    assert [len(d) for d in docs] == [1, 0, 2]
+
+
+def test_odd_tokens(tagger):
+    r = tagger.tag(["東京", "👍🏽", "x" * 500, "\x07", "café"])
+    assert len(r.tags) == 5 and all(t in tagger.tags for t in r.tags)
+    with pytest.raises(ValueError, match="non-empty strings"):
+        tagger.tag(["a", ""])
+
+
+def test_load_errors(toy_bundle, tmp_path):
+    with pytest.raises(BundleError, match="not a bundle directory"):
+        Tagger.load(tmp_path / "missing")
+    b = tmp_path / "b"
+    shutil.copytree(toy_bundle[0], b)
+    with pytest.raises(BundleError, match="unknown provider 'tpu'"):
+        Tagger.load(b, provider="tpu")
+    # a model file from another bundle: its metadata names another manifest
+    import onnx
+
+    from postag.files import sha256_file
+
+    proto = onnx.load_model(str(b / "model.onnx"))
+    for prop in proto.metadata_props:
+        if prop.key == "postag.manifest_sha256":
+            prop.value = "0" * 64
+    onnx.save_model(proto, str(b / "model.onnx"))
+    man = json.loads((b / "manifest.json").read_text())
+    man["files"]["model.onnx"]["sha256"] = sha256_file(b / "model.onnx")
+    (b / "manifest.json").write_text(json.dumps(man))
+    with pytest.raises(BundleError, match="metadata does not match the manifest"):
+        Tagger.load(b, provider="cpu")
+    # an edited manifest (e.g. a changed tag list) is refused
+    man["tags"] = list(reversed(man["tags"]))
+    (b / "manifest.json").write_text(json.dumps(man))
+    with pytest.raises(BundleError, match="manifest was modified after export"):
+        load_manifest(b)
+    man["tags"] = list(reversed(man["tags"]))
+    (b / "manifest.json").write_text(json.dumps(man))
+    (b / "model.int8.onnx").write_bytes(b"garbage")
+    with pytest.raises(BundleError, match="sha256 mismatch"):
+        load_manifest(b)
+
+
+def test_cuda_request_without_cuda_is_an_error_not_a_fallback(toy_bundle):
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        t = Tagger.load(toy_bundle[0], provider="cuda")
+        assert t.provider == "CUDAExecutionProvider"
+    else:
+        with pytest.raises(BundleError, match="provider 'cuda' is not available"):
+            Tagger.load(toy_bundle[0], provider="cuda")
+        assert resolve_provider("auto") == "cpu"
+
+
+@pytest.mark.skipif(
+    "CUDAExecutionProvider" not in __import__("onnxruntime").get_available_providers(),
+    reason="needs onnxruntime-gpu and a GPU (CUDAExecutionProvider not available here)",
+)
+def test_cuda_tags_equal_cpu_tags(toy_bundle, tagger):
+    gpu = Tagger.load(toy_bundle[0], provider="cuda")
+    assert resolve_provider("auto") == "cuda"
+    sents = [["Alice", "saw", "Paris", "."], ["the", "dog"]]
+    assert [r.tags for r in gpu.tag_batch(sents)] == [r.tags for r in tagger.tag_batch(sents)]
+
+
+def test_int8_model_loads(toy_bundle):
+    t = Tagger.load(toy_bundle[0], provider="cpu", quantized=True)
+    assert len(t.tag(["the", "dog"]).tags) == 2
