@@ -170,9 +170,36 @@ def export_onnx_in_process(
             external_data=False,
             verbose=False,
         )
-    proto = finalize(program.model_proto, contract, dims, metadata or {})
+    proto = finalize(fold_constants(program.model_proto), contract, dims, metadata or {})
     onnx.save_model(proto, str(path))
     return proto
+
+
+def fold_constants(proto: onnx.ModelProto) -> onnx.ModelProto:
+    """Fold constant subgraphs with onnxruntime's basic (standard-ops-only) optimiser.
+
+    The dynamo exporter reorders each LSTM's gate weights with ``Slice``/``Concat`` nodes
+    that its own optimiser leaves unfolded for large tensors, so the LSTM weights are not
+    initializers: every run would redo the reordering, and dynamic quantisation could not
+    reach the LSTMs at all (it quantises initializers). Folding bakes them in.
+    """
+    import onnxruntime as ort
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "raw.onnx", Path(tmp) / "folded.onnx"
+        onnx.save_model(proto, str(src))
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        opts.optimized_model_filepath = str(dst)
+        opts.log_severity_level = 3
+        ort.InferenceSession(str(src), opts, providers=["CPUExecutionProvider"])
+        folded = onnx.load_model(str(dst))
+    used = {n.domain for n in folded.graph.node} | {""}
+    keep = [o for o in folded.opset_import if o.domain in used]
+    del folded.opset_import[:]
+    folded.opset_import.extend(keep)
+    folded.producer_name, folded.producer_version = proto.producer_name, proto.producer_version
+    return folded
 
 
 def set_metadata(

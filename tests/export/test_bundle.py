@@ -228,3 +228,17 @@ def test_verify_refuses_a_different_checkpoint(exported, tmp_path):
     ck.save(other)
     out = CliRunner().invoke(cli, ["verify", str(res.path), "--checkpoint", str(other)])
     assert out.exit_code == 1 and "not the checkpoint this bundle was exported from" in out.output
+
+
+def test_int8_model_quantises_every_lstm(exported):
+    """Regression: unfolded Slice/Concat weight reordering once kept the LSTMs out of
+    reach of the quantiser, leaving a "int8" model whose LSTMs ran in fp32."""
+    res, *_ = exported
+    fp32 = onnx.load_model(str(res.path / "model.onnx"))
+    int8 = onnx.load_model(str(res.path / "model.int8.onnx"))
+    inits = {t.name for t in fp32.graph.initializer}
+    lstms = [n for n in fp32.graph.node if n.op_type == "LSTM"]
+    assert len(lstms) == 6  # char fwd/bwd + 2 layers x fwd/bwd
+    assert all(n.input[1] in inits and n.input[2] in inits for n in lstms)  # W, R folded
+    ops = [n.op_type for n in int8.graph.node]
+    assert ops.count("DynamicQuantizeLSTM") == 6 and "LSTM" not in ops
