@@ -210,3 +210,21 @@ def span_f1(pairs: Iterable[tuple[str, Sequence[str]]]) -> dict[str, float]:
         "gold": n_gold,
         "predicted": n_pred,
     }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m postag.tokenizer FILE.conllu...``: token F1 against gold tokenization."""
+    import sys
+
+    from .data import read_conllu
+
+    for path in argv if argv is not None else sys.argv[1:]:
+        m = span_f1((s.text or " ".join(s.words), s.words) for s in read_conllu(path))
+        print(
+            f"{path}: precision {100 * m['precision']:.2f}%  recall {100 * m['recall']:.2f}%"
+            f"  F1 {100 * m['f1']:.2f}%  ({m['gold']} gold words, {m['predicted']} predicted)"
+        )
+
+
+if __name__ == "__main__":
+    main()
