@@ -6,14 +6,14 @@ PY     := $(VENV)/bin/python
 POSTAG := $(VENV)/bin/postag
 STAMP  := $(VENV)/.installed
 
-.PHONY: install train seed export verify eval parity test lint clean
+.PHONY: install train seed export verify eval parity loadtest test lint clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[export,dev]"
+	$(PY) -m pip install --quiet -e ".[export,serve,dev]"
 	touch $(STAMP)
 
 train: $(STAMP)
@@ -35,6 +35,10 @@ eval: $(STAMP)
 parity: $(STAMP)
 	POSTAG_PARITY_BUNDLE=artifacts/postag-en-ewt $(PY) -m pytest -q tests/parity
 	$(POSTAG) parity artifacts/postag-en-ewt --split test --out artifacts/parity
+
+# Bounded loopback load test of `postag serve` (1, 8, 50 clients) → artifacts/loadtest/
+loadtest: $(STAMP)
+	$(POSTAG) loadtest artifacts/postag-en-ewt --clients 1,8,50 --requests 1000 --time-cap 60
 
 test: $(STAMP)
 	$(PY) -m pytest -q

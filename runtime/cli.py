@@ -235,3 +235,189 @@ def info(opts: Options, bundle: str, as_json: bool) -> None:
         + ", ".join(ort.get_available_providers())
     )
     click.echo(f"provider for --provider auto: {resolve_provider('auto')}")
+
+
+def _require_serve() -> None:
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise click.ClickException(
+            "serving needs FastAPI and uvicorn, which are not installed: "
+            "pip install 'postag[serve]'"
+        ) from None
+
+
+@cli.command()
+@click.argument("bundle", default=DEFAULT_BUNDLE, type=click.Path())
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes (each loads the model and batches on its own).",
+)
+@click.option(
+    "--provider", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"])
+)
+@click.option(
+    "--max-batch-tokens",
+    type=click.IntRange(min=1),
+    default=4096,
+    show_default=True,
+    help="Micro-batching: tokens per session run.",
+)
+@click.option(
+    "--max-wait-ms",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    help="Micro-batching: how long a request may wait for batch-mates.",
+)
+@click.option(
+    "--queue-size",
+    type=click.IntRange(min=1),
+    default=1024,
+    show_default=True,
+    help="Requests that may wait; beyond it the server answers 503 + Retry-After.",
+)
+@click.option("--max-body-bytes", type=click.IntRange(min=1), default=1_000_000, show_default=True)
+@click.option("--max-sentences", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--max-tokens", type=click.IntRange(min=1), default=20_000, show_default=True)
+@click.pass_obj
+def serve(
+    opts: Options,
+    bundle: str,
+    host: str,
+    port: int,
+    workers: int,
+    provider: str,
+    max_batch_tokens: int,
+    max_wait_ms: float,
+    queue_size: int,
+    max_body_bytes: int,
+    max_sentences: int,
+    max_tokens: int,
+) -> None:
+    """Serve BUNDLE over HTTP: POST /v1/tag, GET /v1/health, GET /v1/info, /docs."""
+    _require_serve()
+    import json
+    import os
+
+    import uvicorn
+
+    from .bundle import load_manifest
+
+    load_manifest(bundle)  # fail fast, with a clear message, before any worker starts
+    conf = {
+        "bundle": str(Path(bundle).resolve()),
+        "provider": provider,
+        "threads": opts.threads,
+        "serve": {
+            "max_batch_tokens": max_batch_tokens,
+            "max_wait_ms": max_wait_ms,
+            "queue_size": queue_size,
+            "max_body_bytes": max_body_bytes,
+            "max_sentences": max_sentences,
+            "max_tokens": max_tokens,
+        },
+    }
+    os.environ["POSTAG_SERVE"] = json.dumps(conf)
+    uvicorn.run(
+        "postag.serve:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning" if opts.quiet else "info",
+        timeout_graceful_shutdown=30,
+    )
+
+
+@cli.command(name="export-triton")
+@click.argument("bundle", type=click.Path())
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--model-name", default=None, help="Model name in the repository [bundle name].")
+@click.option("--int8", is_flag=True, help="Ship the int8 model instead of fp32.")
+@click.option("--instances", type=click.IntRange(min=1), default=1, show_default=True)
+def export_triton_cmd(
+    bundle: str, out_dir: str, model_name: str | None, int8: bool, instances: int
+) -> None:
+    """Write a Triton model repository entry for BUNDLE under OUT_DIR."""
+    from .triton import export_triton
+
+    target = export_triton(bundle, out_dir, model_name, int8, instances)
+    click.echo(f"triton model: {target}/config.pbtxt, {target}/1/model.onnx")
+    click.echo(f"start: tritonserver --model-repository {Path(out_dir).resolve()}")
+
+
+@cli.command()
+@click.argument("bundle", default=DEFAULT_BUNDLE, type=click.Path())
+@click.option(
+    "--clients", default="1,8,50", show_default=True, help="Comma-separated concurrency levels."
+)
+@click.option(
+    "--requests",
+    "n_requests",
+    type=click.IntRange(min=1),
+    default=500,
+    show_default=True,
+    help="Requests per concurrency level (a hard bound).",
+)
+@click.option(
+    "--time-cap",
+    type=click.FloatRange(min=1),
+    default=60,
+    show_default=True,
+    help="Seconds per level at most; the level stops by itself after it.",
+)
+@click.option("--sentences-per-request", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option(
+    "--data",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="CoNLL-U file whose sentences are sent [EWT test when found, else "
+    "the bundle's verification sentences].",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default="artifacts/loadtest",
+    show_default=True,
+    help="Where loadtest.json and loadtest.md go.",
+)
+@click.pass_obj
+def loadtest(
+    opts: Options,
+    bundle: str,
+    clients: str,
+    n_requests: int,
+    time_cap: float,
+    sentences_per_request: int,
+    data: str | None,
+    out: str,
+) -> None:
+    """Start `postag serve` on a free loopback port, load it with N concurrent clients
+    (bounded in requests and time), report requests/s, words/s, p50/p99 latency, errors."""
+    _require_serve()
+    from .loadtest import run_loadtest
+
+    levels = [int(c) for c in clients.split(",") if c.strip()]
+    report = run_loadtest(
+        bundle,
+        levels,
+        n_requests,
+        time_cap,
+        sentences_per_request,
+        data,
+        Path(out),
+        threads=opts.threads,
+        log=opts.echo,
+    )
+    click.echo(report)
+
+
+if __name__ == "__main__":
+    cli()
