@@ -14,6 +14,7 @@ import click
 
 from . import __version__
 from .errors import PostagError
+from .serve_config import ServeConfig
 
 INSTALL_EXPORT = "pip install 'postag[export]'"
 
@@ -265,27 +266,39 @@ def _require_serve() -> None:
 @click.option(
     "--max-batch-tokens",
     type=click.IntRange(min=1),
-    default=4096,
+    default=ServeConfig.max_batch_tokens,
     show_default=True,
     help="Micro-batching: tokens per session run.",
 )
 @click.option(
     "--max-wait-ms",
     type=click.FloatRange(min=0),
-    default=5.0,
+    default=ServeConfig.max_wait_ms,
     show_default=True,
     help="Micro-batching: how long a request may wait for batch-mates.",
 )
 @click.option(
     "--queue-size",
     type=click.IntRange(min=1),
-    default=1024,
+    default=ServeConfig.queue_size,
     show_default=True,
     help="Requests that may wait; beyond it the server answers 503 + Retry-After.",
 )
-@click.option("--max-body-bytes", type=click.IntRange(min=1), default=1_000_000, show_default=True)
-@click.option("--max-sentences", type=click.IntRange(min=1), default=1000, show_default=True)
-@click.option("--max-tokens", type=click.IntRange(min=1), default=20_000, show_default=True)
+@click.option(
+    "--max-body-bytes",
+    type=click.IntRange(min=1),
+    default=ServeConfig.max_body_bytes,
+    show_default=True,
+)
+@click.option(
+    "--max-sentences",
+    type=click.IntRange(min=1),
+    default=ServeConfig.max_sentences,
+    show_default=True,
+)
+@click.option(
+    "--max-tokens", type=click.IntRange(min=1), default=ServeConfig.max_tokens, show_default=True
+)
 @click.pass_obj
 def serve(
     opts: Options,
@@ -378,8 +391,7 @@ def export_triton_cmd(
     "--data",
     type=click.Path(exists=True, dir_okay=False),
     default=None,
-    help="CoNLL-U file whose sentences are sent [EWT test when found, else "
-    "the bundle's verification sentences].",
+    help="CoNLL-U file whose sentences are sent [the bundle's fixed sample of EWT dev sentences].",
 )
 @click.option(
     "--out",

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from .data import parse_conllu, write_conllu_with_tags
-from .errors import PostagError
+from .errors import CorpusError, PostagError
 from .tagger import TaggedSentence
 from .tokenizer import split_sentences
 
@@ -118,8 +118,6 @@ def read_conllu_stream(
 
     def flush() -> Unit:
         text = "\n".join(block) + "\n"
-        from .errors import CorpusError
-
         try:
             sents = parse_conllu(text, name)
         except CorpusError as exc:  # re-number lines relative to the whole stream

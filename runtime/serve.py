@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import json
 import os
-import time
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -29,20 +28,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 
 from . import __version__
+from .serve_config import ServeConfig
 from .tagger import TaggedSentence, Tagger
 from .tokenizer import sentences as split_text
-
-
-@dataclass
-class ServeConfig:
-    max_batch_tokens: int = 4096  # tokens per session run
-    max_wait_ms: float = 5.0  # how long the first request of a batch waits for company
-    queue_size: int = 1024  # requests waiting; beyond it → 503 + Retry-After
-    max_body_bytes: int = 1_000_000  # → 413
-    max_sentences: int = 1000  # per request → 413
-    max_tokens: int = 20_000  # per request → 413
-    max_token_chars: int = 1000  # one token's length → 422
-    max_top_k: int = 20
 
 
 class HTTPError(Exception):
@@ -324,7 +312,3 @@ def app_from_env() -> FastAPI:
         conf["bundle"], provider=conf.get("provider", "auto"), threads=conf.get("threads", 0)
     )
     return create_app(tagger, ServeConfig(**conf.get("serve", {})))
-
-
-def now() -> float:
-    return time.perf_counter()

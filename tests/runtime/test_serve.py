@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from postag import Tagger  # noqa: E402
 from postag.cli import cli  # noqa: E402
-from postag.serve import ServeConfig, create_app  # noqa: E402
+from postag.serve import ServeConfig, create_app  # noqa: E402, F401
 
 SENTS = [
     ["Alice", "saw", "Paris", "."],
