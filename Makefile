@@ -5,8 +5,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 POSTAG := $(VENV)/bin/postag
 STAMP  := $(VENV)/.installed
+BUNDLE := artifacts/postag-en-ewt
 
-.PHONY: install train seed export verify eval parity loadtest test lint clean
+.PHONY: install train seed export verify eval parity loadtest bench test lint clean
 
 install: $(STAMP)
 
@@ -26,19 +27,23 @@ export: $(STAMP)
 	$(POSTAG) export
 
 verify: $(STAMP)
-	$(POSTAG) verify artifacts/postag-en-ewt
+	$(POSTAG) verify $(BUNDLE)
 
 eval: $(STAMP)
 	$(POSTAG) eval artifacts/checkpoints/default.pt test
 
 # The parity suite against the real bundle, then every EWT test sentence → artifacts/parity/
 parity: $(STAMP)
-	POSTAG_PARITY_BUNDLE=artifacts/postag-en-ewt $(PY) -m pytest -q tests/parity
-	$(POSTAG) parity artifacts/postag-en-ewt --split test --out artifacts/parity
+	POSTAG_PARITY_BUNDLE=$(BUNDLE) $(PY) -m pytest -q tests/parity
+	$(POSTAG) parity $(BUNDLE) --split test --out artifacts/parity
 
 # Bounded loopback load test of `postag serve` (1, 8, 50 clients) → artifacts/loadtest/
 loadtest: $(STAMP)
-	$(POSTAG) loadtest artifacts/postag-en-ewt --clients 1,8,50 --requests 1000 --time-cap 60
+	$(POSTAG) loadtest $(BUNDLE) --clients 1,8,50 --requests 1000 --time-cap 60
+
+# Backends side by side on EWT test: throughput, latency, memory, cold start, roofline
+bench: $(STAMP)
+	$(POSTAG) bench $(BUNDLE) --out artifacts/bench
 
 test: $(STAMP)
 	$(PY) -m pytest -q

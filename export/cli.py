@@ -351,5 +351,78 @@ def parity(
         raise click.ClickException(f"parity failed for: {', '.join(failed)}")
 
 
+@cli.command()
+@click.argument("bundle", type=click.Path(), default=str(DEFAULT_BUNDLE))
+@bundle_checkpoint_option
+@click.option(
+    "--seed-checkpoint",
+    type=click.Path(dir_okay=False),
+    default=str(DEFAULT_CKPT_DIR / "seed.pt"),
+    show_default=True,
+    help="The seed preset's checkpoint, benchmarked as a baseline row when present.",
+)
+@click.option(
+    "--split",
+    default="test",
+    show_default=True,
+    help="Corpus split or CoNLL-U file whose sentences are tagged.",
+)
+@data_option
+@click.option(
+    "--sentences",
+    type=click.IntRange(min=1),
+    default=500,
+    show_default=True,
+    help="How many sentences of the split to use.",
+)
+@click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default="artifacts/bench",
+    show_default=True,
+    help="Where bench.json, bench.md and the PNG plots go.",
+)
+@click.pass_obj
+def bench(
+    opts: Options,
+    bundle: str,
+    checkpoint: str | None,
+    seed_checkpoint: str,
+    split: str,
+    data: str | None,
+    sentences: int,
+    repeats: int,
+    out: str,
+) -> None:
+    """Benchmark every backend of BUNDLE side by side: throughput, latency, peak memory,
+    cold start, sizes and the roofline. Prints the table; writes JSON, markdown, PNGs."""
+    require_torch()
+    from postag.bundle import load_manifest
+
+    from .backends import cuda_available
+    from .bench import markdown, run_bench
+    from .bundle import bundle_checkpoint
+
+    man = load_manifest(bundle)
+    report = run_bench(
+        man.root,
+        bundle_checkpoint(man, checkpoint),
+        Path(seed_checkpoint),
+        corpus_file(data, split),
+        sentences,
+        opts.threads,
+        repeats,
+        Path(out),
+        cuda_available(),
+        log=opts.echo,
+    )
+    click.echo(markdown(report))
+    click.echo(
+        f"report: {Path(out) / 'bench.json'}, {Path(out) / 'bench.md'}, "
+        + ", ".join(report["plots"])
+    )
+
+
 def main() -> None:
     cli()
