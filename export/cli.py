@@ -11,9 +11,21 @@ from pathlib import Path
 
 import click
 
-from postag.cli import Options, cli, require_torch
+from postag.cli import Options, cli
 
 DEFAULT_CKPT_DIR = Path("artifacts") / "checkpoints"
+INSTALL_EXPORT = "pip install 'postag[export]'"
+
+
+def require_torch() -> None:
+    """Raise a ClickException with the install command when torch cannot be imported."""
+    try:
+        import torch  # noqa: F401 - only to see that it is there
+    except ImportError:
+        raise click.ClickException(
+            f"this command needs PyTorch, which is not installed: {INSTALL_EXPORT}"
+        ) from None
+
 
 data_option = click.option(
     "--data",

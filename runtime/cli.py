@@ -16,8 +16,6 @@ from . import __version__
 from .errors import PostagError
 from .serve_config import ServeConfig
 
-INSTALL_EXPORT = "pip install 'postag[export]'"
-
 
 @dataclass
 class Options:
@@ -39,16 +37,6 @@ class PostagGroup(click.Group):
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:
             raise click.ClickException("interrupted; nothing half-written was kept") from None
-
-
-def require_torch() -> None:
-    """Raise a ClickException with the install command when torch cannot be imported."""
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        raise click.ClickException(
-            f"this command needs PyTorch, which is not installed: {INSTALL_EXPORT}"
-        ) from None
 
 
 @click.group(cls=PostagGroup, context_settings={"help_option_names": ["-h", "--help"]})
