@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from postag.cli import Options, cli
+from postag.cli import Options, cli, report_dir_option
 
 DEFAULT_CKPT_DIR = Path("artifacts") / "checkpoints"
 INSTALL_EXPORT = "pip install 'postag[export]'"
@@ -325,13 +325,7 @@ def verify(opts: Options, bundle: str, checkpoint: str | None) -> None:
     help="Corpus split (train/dev/test) or a CoNLL-U file to compare on.",
 )
 @data_option
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False),
-    default="artifacts/parity",
-    show_default=True,
-    help="Where parity.json and parity.md go.",
-)
+@report_dir_option("artifacts/parity", "parity.json and parity.md")
 @click.pass_obj
 def parity(
     opts: Options, bundle: str, checkpoint: str | None, split: str, data: str | None, out: str
@@ -388,13 +382,7 @@ def parity(
     help="How many sentences of the split to use.",
 )
 @click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True)
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False),
-    default="artifacts/bench",
-    show_default=True,
-    help="Where bench.json, bench.md and the PNG plots go.",
-)
+@report_dir_option("artifacts/bench", "bench.json, bench.md and the PNG plots")
 @click.pass_obj
 def bench(
     opts: Options,

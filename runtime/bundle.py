@@ -69,6 +69,11 @@ class Manifest:
     def path(self, name: str) -> Path:
         return self.root / name
 
+    def verification_cases(self) -> list[tuple[str, list[list[str]]]]:
+        """The (name, sentences) cases of ``verification.json``: the gate's fixed sample."""
+        cases = json.loads(self.path("verification.json").read_text("utf-8"))
+        return [(c["name"], c["sentences"]) for c in cases]
+
     def encoder(self) -> Encoder:
         vf = self.data["vocab_files"]
         return Encoder(

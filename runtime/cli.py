@@ -39,6 +39,17 @@ class PostagGroup(click.Group):
             raise click.ClickException("interrupted; nothing half-written was kept") from None
 
 
+def report_dir_option(default: str, files: str):  # noqa: ANN201 - a click decorator
+    """``--out DIR`` for commands that write a report."""
+    return click.option(
+        "--out",
+        type=click.Path(file_okay=False),
+        default=default,
+        show_default=True,
+        help=f"Where {files} go.",
+    )
+
+
 @click.group(cls=PostagGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--threads",
@@ -381,13 +392,7 @@ def export_triton_cmd(
     default=None,
     help="CoNLL-U file whose sentences are sent [the bundle's fixed sample of EWT dev sentences].",
 )
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False),
-    default="artifacts/loadtest",
-    show_default=True,
-    help="Where loadtest.json and loadtest.md go.",
-)
+@report_dir_option("artifacts/loadtest", "loadtest.json and loadtest.md")
 @click.pass_obj
 def loadtest(
     opts: Options,

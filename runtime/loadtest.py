@@ -37,8 +37,8 @@ def free_port() -> int:
 def _sentences(bundle: str | Path, data: str | None) -> list[list[str]]:
     if data:
         return [s.words for s in read_conllu(data)]
-    cases = json.loads(load_manifest(bundle).path("verification.json").read_text("utf-8"))
-    return [s for c in cases if c["name"].startswith("dev sample") for s in c["sentences"]]
+    cases = load_manifest(bundle).verification_cases()
+    return [s for name, sents in cases if name.startswith("dev sample") for s in sents]
 
 
 def _percentile(values: list[float], q: float) -> float:

@@ -65,11 +65,7 @@ def subject(tmp_path_factory) -> Subject:
         dev = (
             [s.words for s in read_conllu(dev_path)]
             if dev_path.exists()
-            else [
-                c
-                for case in __import__("json").loads(man.path("verification.json").read_text())
-                for c in case["sentences"]
-            ]
+            else [s for _, sents in man.verification_cases() for s in sents]
         )
         return Subject(man, ckpt, dev)
     path, ckpt, dev = _train_small(tmp_path_factory.mktemp("parity"))
