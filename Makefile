@@ -43,7 +43,7 @@ loadtest: $(STAMP)
 
 # Backends side by side on EWT test: throughput, latency, memory, cold start, roofline
 bench: $(STAMP)
-	$(POSTAG) bench $(BUNDLE) --out artifacts/bench
+	$(POSTAG) bench $(BUNDLE) --size-sweep 32,64,100,200 --out artifacts/bench
 
 test: $(STAMP)
 	$(PY) -m pytest -q

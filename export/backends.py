@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from postag.contract import IOContract
-from postag.session import PROVIDERS, OnnxModel
+from postag.contract import FAST_CONTRACT, IOContract
+from postag.session import FAST_FORMS, FAST_MODEL, PROVIDERS, FastModel, OnnxModel, load_forms
 from postag.vocab import EncodedBatch
 
 from .predict import torch_runner
@@ -37,7 +37,8 @@ def cuda_available() -> bool:
 def bundle_backends(
     root: str | Path, contract: IOContract, threads: int = 0, cuda: bool = False
 ) -> list[Backend]:
-    """TorchScript, ONNX fp32 and int8 on CPU, and ONNX fp32 on CUDA when asked for."""
+    """TorchScript, ONNX fp32, the fast graph and int8 on CPU, and the fp32 graphs on
+    CUDA when asked for."""
     root = Path(root)
     out = [
         Backend("torchscript", torch_runner(load_torchscript(root / "model.torchscript.pt")), True),
@@ -51,6 +52,16 @@ def bundle_backends(
                 False,
             )
         )
+    fast = root / FAST_MODEL
+    forms = load_forms(root / FAST_FORMS) if fast.exists() else []
+    if fast.exists():
+        out.append(
+            Backend("onnx-fast", FastModel(fast, FAST_CONTRACT, forms, "cpu", threads).run, True)
+        )
     if cuda:
         out.append(Backend("onnx-cuda", OnnxModel(root / "model.onnx", contract, "cuda").run, True))
+        if fast.exists():
+            out.append(
+                Backend("onnx-fast-cuda", FastModel(fast, FAST_CONTRACT, forms, "cuda").run, True)
+            )
     return out

@@ -26,14 +26,15 @@ import torch
 from postag import __version__
 from postag.batching import run_batched
 from postag.bundle import FORMAT_VERSION, MANIFEST, Manifest, identity_sha256, load_manifest
-from postag.contract import CONTRACT, IOContract
+from postag.contract import CONTRACT, FAST_CONTRACT, IOContract
 from postag.data import Sentence
 from postag.errors import ParityError
 from postag.files import atomic_dir, sha256_file
-from postag.session import OnnxModel
+from postag.session import FAST_FORMS, FAST_MODEL, FastModel, OnnxModel, load_forms
 
 from .backends import bundle_backends
 from .checkpoint import Checkpoint
+from .fast_path import char_forms, char_table, export_fast
 from .model_card import model_card
 from .onnx_export import export_onnx, set_metadata
 from .torchscript_export import export_torchscript
@@ -43,6 +44,9 @@ from .verify import Case, Check, VerificationReport, run_verification, verificat
 DEFAULT_NAME = "postag-en-ewt"
 FILES_DOC = {
     "model.onnx": "ONNX fp32 graph",
+    "model.fast.onnx": "ONNX fp32 graph with known forms' character features precomputed "
+    "(the runtime's default)",
+    "char_forms.json": "word forms whose character features model.fast.onnx stores (JSON list)",
     "model.int8.onnx": "ONNX with int8 dynamic quantisation (LSTM, MatMul, Gather)",
     "model.torchscript.pt": "TorchScript (torch.jit.load)",
     "words.json": "word vocabulary (JSON list, <pad>=0, <unk>=1)",
@@ -97,7 +101,8 @@ def verify_bundle_dir(
     report = run_verification(model, ckpt.encoder(), contract, backends, cases)
     # Structure: declared shapes symbolic, metadata identifying the bundle.
     identity_checks = []
-    for name in ("model.onnx", "model.int8.onnx"):
+    graphs = {"model.onnx": contract, "model.int8.onnx": contract, FAST_MODEL: FAST_CONTRACT}
+    for name, graph_contract in graphs.items():
         if not (root / name).exists():
             continue
         proto = onnx.load_model(str(root / name), load_external_data=False)
@@ -107,7 +112,7 @@ def verify_bundle_dir(
         }
         want = {
             s.name: list(s.shape({"tags": len(ckpt.tags)}))
-            for s in contract.inputs + contract.outputs
+            for s in graph_contract.inputs + graph_contract.outputs
         }
         report.checks.append(
             Check(
@@ -136,6 +141,7 @@ def build_bundle(
     out: str | Path,
     dev: Sequence[Sentence],
     test: Sequence[Sentence] | None = None,
+    train: Sequence[Sentence] | None = None,
     name: str = DEFAULT_NAME,
     version: str | None = None,
     contract: IOContract = CONTRACT,
@@ -143,11 +149,21 @@ def build_bundle(
     log: Callable[[str], None] = print,
     tamper: Callable[[Path], None] | None = None,  # tests: break a file before verification
 ) -> ExportResult:
+    """Export, verify and publish a bundle. ``train`` supplies the word forms whose
+    character features the fast graph precomputes (without it: the word vocabulary's
+    entries); a model without a character BiLSTM gets no fast graph."""
     start = time.perf_counter()
     ckpt = Checkpoint.load(checkpoint)
     model = ckpt.model()
     out = Path(out)
+    fast = ckpt.model_config.char_hidden > 0
+    if train is not None:
+        forms = char_forms(s.words for s in train)
+    else:
+        forms = char_forms([[w for w in ckpt.words.items[2:]]])
     with atomic_dir(out) as tmp:
+        if fast:
+            (tmp / FAST_FORMS).write_text(json.dumps(forms, ensure_ascii=False) + "\n", "utf-8")
         ckpt.words.save(tmp / "words.json")
         ckpt.chars.save(tmp / "chars.json")
         ckpt.tags.save(tmp / "tags.json")
@@ -175,6 +191,14 @@ def build_bundle(
             "train_config": ckpt.train_config.to_dict(),
             "preset": ckpt.preset,
             "contract": contract.to_dict(),
+            "fast_path": {
+                "model": FAST_MODEL,
+                "forms": FAST_FORMS,
+                "table_rows": len(forms) + 1,
+                "contract": FAST_CONTRACT.to_dict(),
+            }
+            if fast
+            else None,
             "tags": ckpt.tags.items,
             "vocab_files": {"words": "words.json", "chars": "chars.json", "tags": "tags.json"},
             "corpus": ckpt.corpus,
@@ -194,6 +218,14 @@ def build_bundle(
         t0 = time.perf_counter()
         export_onnx(model, tmp / "model.onnx", contract, meta)
         log(f"onnx exported in {time.perf_counter() - t0:.1f}s")
+        if fast:
+            t0 = time.perf_counter()
+            table = char_table(model, ckpt.encoder(), forms)  # (forms + 1, c)
+            fast_meta = {**meta, "postag.table_rows": str(len(table))}
+            export_fast(model, table, tmp / FAST_MODEL, fast_meta)
+            log(
+                f"fast graph ({len(forms)} known forms) exported in {time.perf_counter() - t0:.1f}s"
+            )
         quantize_int8(tmp / "model.onnx", tmp / "model.int8.onnx")
         set_metadata(tmp / "model.int8.onnx", contract, dims, meta)
         export_torchscript(model, tmp / "model.torchscript.pt", meta)
@@ -204,8 +236,15 @@ def build_bundle(
 
         report = verify_bundle_dir(tmp, ckpt, contract, cases, threads)
         evaluation: dict[str, Any] = {}
-        for label, fname in (("onnx-fp32", "model.onnx"), ("onnx-int8", "model.int8.onnx")):
-            run = OnnxModel(tmp / fname, contract, "cpu", threads).run
+        runners = {
+            "onnx-fp32": OnnxModel(tmp / "model.onnx", contract, "cpu", threads).run,
+            "onnx-int8": OnnxModel(tmp / "model.int8.onnx", contract, "cpu", threads).run,
+        }
+        if fast:
+            runners["onnx-fast"] = FastModel(
+                tmp / FAST_MODEL, FAST_CONTRACT, load_forms(tmp / FAST_FORMS), "cpu", threads
+            ).run
+        for label, run in runners.items():
             evaluation[label] = {"dev_accuracy": accuracy_of(run, ckpt, dev)}
             if test:
                 evaluation[label]["test_accuracy"] = accuracy_of(run, ckpt, test)

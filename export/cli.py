@@ -274,12 +274,23 @@ def export_cmd(
     corpus = locate_corpus(data)
     dev = read_conllu(corpus.path("dev"))
     test = read_conllu(corpus.path("test")) if "test" in corpus.files else None
+    train = read_conllu(corpus.path("train"))
     res = build_bundle(
-        path, out, dev, test, name=name, version=version_, threads=opts.threads, log=opts.echo
+        path,
+        out,
+        dev,
+        test,
+        train,
+        name=name,
+        version=version_,
+        threads=opts.threads,
+        log=opts.echo,
     )
     m = res.manifest
     click.echo(f"\nbundle: {res.path}  ({res.seconds:.1f}s)")
-    for fname in ("model.onnx", "model.int8.onnx", "model.torchscript.pt"):
+    for fname in ("model.onnx", "model.fast.onnx", "model.int8.onnx", "model.torchscript.pt"):
+        if fname not in m["files"]:
+            continue
         click.echo(f"  {fname:<22} {m['files'][fname]['bytes'] / 1e6:7.2f} MB")
     for backend, v in m["validation"]["backends"].items():
         diff = "" if v["max_abs_diff"] is None else f"max|Δ| {v['max_abs_diff']:.2e}  "
@@ -382,6 +393,13 @@ def parity(
     help="How many sentences of the split to use.",
 )
 @click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option(
+    "--size-sweep",
+    default="",
+    metavar="H1,H2,…",
+    help="Also time fast graphs with these sentence-LSTM hidden sizes (random weights): "
+    "what model size meets a latency target.",
+)
 @report_dir_option("artifacts/bench", "bench.json, bench.md and the PNG plots")
 @click.pass_obj
 def bench(
@@ -393,6 +411,7 @@ def bench(
     data: str | None,
     sentences: int,
     repeats: int,
+    size_sweep: str,
     out: str,
 ) -> None:
     """Benchmark every backend of BUNDLE side by side: throughput, latency, peak memory,
@@ -404,6 +423,12 @@ def bench(
     from .bench import markdown, run_bench
     from .bundle import bundle_checkpoint
 
+    try:
+        sweep = [int(h) for h in size_sweep.split(",") if h.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{size_sweep!r}: a comma-separated list of integers") from None
+    if any(h < 1 for h in sweep):
+        raise click.BadParameter("hidden sizes must be positive")
     man = load_manifest(bundle)
     report = run_bench(
         man.root,
@@ -416,6 +441,7 @@ def bench(
         Path(out),
         cuda_available(),
         log=opts.echo,
+        sweep=sweep,
     )
     click.echo(markdown(report))
     click.echo(

@@ -156,17 +156,17 @@ def train(
             unit="batch",
         ):
             sents = [train_set[i].words for i in idx]
-            word_ids, type_idx, type_chars, lens = encoder.encode_types(sents)
-            w = torch.from_numpy(word_ids)  # (batch, seq)
+            enc = encoder.encode(sents)
+            w = torch.from_numpy(enc.word_ids)  # (batch, seq)
             if alpha > 0:
                 w = w.masked_fill(torch.rand(w.shape) < p_drop[w], UNK_ID)
             gold = torch.full(w.shape, -100, dtype=torch.long)  # (batch, seq)
             for row, i in enumerate(idx):
                 gold[row, : lengths[i]] = torch.tensor(train_tags[i])
             # Character features once per distinct word type in the batch.
-            feats = model.char_features(torch.from_numpy(type_chars))  # (types + 1, c)
-            char_feats = feats[torch.from_numpy(type_idx)]  # (batch, seq, c)
-            lp = model.tag(w, char_feats, torch.from_numpy(lens))  # (batch, seq, tags)
+            feats = model.char_features(torch.from_numpy(enc.type_chars))  # (types + 1, c)
+            char_feats = feats[torch.from_numpy(enc.type_idx)]  # (batch, seq, c)
+            lp = model.tag(w, char_feats, torch.from_numpy(enc.lengths))  # (batch, seq, tags)
             loss = loss_fn(lp.reshape(-1, lp.size(-1)), gold.reshape(-1))
             opt.zero_grad()
             loss.backward()

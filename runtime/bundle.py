@@ -33,6 +33,7 @@ IDENTITY_KEYS = (
     "producers",
     "model_config",
     "contract",
+    "fast_path",
     "tags",
     "vocab_files",
     "corpus",

@@ -3,6 +3,13 @@
 Names, dtypes and axes of every input and output, the ONNX opset and the parity
 tolerance. The ONNX export, the TorchScript wrapper, the verification gate, the
 manifest and the runtime's session feeding all read this one object.
+
+:data:`CONTRACT` is the model as trained (``model.onnx``, TorchScript, Triton).
+:data:`FAST_CONTRACT` is the runtime's fast graph (``model.fast.onnx``): the same
+network with the character BiLSTM's output for every training word form computed once
+at export time and stored in the graph as a table. ``feat_idx`` picks each token's row:
+a table row for a known form, or ``table_rows + j`` for the ``j``-th row of
+``new_chars`` (forms the table lacks, run through the character BiLSTM in the graph).
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from dataclasses import asdict, dataclass
 from .errors import BundleError
 
 #: Axes that vary at run time; every other axis name is fixed by the model config.
-DYNAMIC_AXES = ("batch", "seq", "word_len")
+DYNAMIC_AXES = ("batch", "seq", "word_len", "new_words")
 
 
 @dataclass(frozen=True)
@@ -76,4 +83,19 @@ CONTRACT = IOContract(
     atol=1e-4,
     int8_min_tag_agreement=0.98,
     int8_max_accuracy_drop=0.01,
+)
+
+
+FAST_CONTRACT = IOContract(
+    inputs=(
+        TensorSpec("word_ids", "int64", ("batch", "seq")),
+        TensorSpec("feat_idx", "int64", ("batch", "seq")),
+        TensorSpec("new_chars", "int64", ("new_words", "word_len")),
+        TensorSpec("lengths", "int64", ("batch",)),
+    ),
+    outputs=CONTRACT.outputs,
+    opset=CONTRACT.opset,
+    atol=CONTRACT.atol,
+    int8_min_tag_agreement=CONTRACT.int8_min_tag_agreement,
+    int8_max_accuracy_drop=CONTRACT.int8_max_accuracy_drop,
 )

@@ -2,10 +2,12 @@
 
 model = OnnxModel("artifacts/postag-en-ewt/model.onnx", CONTRACT, provider="cpu")
 log_probs = model.run(encoder.encode([["Hello", "world"]]))  # (batch, seq, tags)
+fast = FastModel(root / FAST_MODEL, FAST_CONTRACT, load_forms(root / FAST_FORMS), "cpu")
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -72,12 +74,75 @@ class OnnxModel:
         """The provider the session actually runs on, read back from onnxruntime."""
         return self.session.get_providers()[0]
 
+    def inputs(self, batch: EncodedBatch) -> dict[str, np.ndarray]:
+        return {"word_ids": batch.word_ids, "char_ids": batch.char_ids, "lengths": batch.lengths}
+
     def run(self, batch: EncodedBatch) -> np.ndarray:
         """Log-probabilities ``(batch, seq, tags)`` for an encoded batch."""
-        arrays = {"word_ids": batch.word_ids, "char_ids": batch.char_ids, "lengths": batch.lengths}
+        arrays = self.inputs(batch)
         feed = {
             name: np.ascontiguousarray(arrays[name], dtype=self.dtypes[name])
             for name in self.contract.input_names
         }
         (out,) = self.session.run(self.contract.output_names, feed)
         return out
+
+
+FAST_MODEL = "model.fast.onnx"
+FAST_FORMS = "char_forms.json"
+
+
+def load_forms(path: str | Path) -> list[str]:
+    """The fast graph's word-form list (JSON list of strings; form ``i`` ↔ table row ``i + 1``)."""
+    try:
+        forms = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"{path}: cannot read the word-form list: {exc}") from None
+    if not isinstance(forms, list) or not all(isinstance(f, str) and f for f in forms):
+        raise BundleError(f"{path}: the word-form list must be a JSON list of non-empty strings")
+    if len(set(forms)) != len(forms):
+        raise BundleError(f"{path}: the word-form list has duplicates")
+    return forms
+
+
+class FastModel(OnnxModel):
+    """The fast graph (``model.fast.onnx``, :data:`~postag.contract.FAST_CONTRACT`): known
+    word forms take their character features from the table baked in at export time;
+    only forms missing from it go through the character BiLSTM, once per batch."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        contract: IOContract,
+        forms: list[str],
+        provider: str = "cpu",
+        threads: int = 0,
+    ) -> None:
+        super().__init__(path, contract, provider, threads)
+        self.table_rows = len(forms) + 1  # row 0: the padding "word"
+        declared = self.session.get_modelmeta().custom_metadata_map.get("postag.table_rows")
+        if declared != str(self.table_rows):
+            raise BundleError(
+                f"{path}: the graph's feature table has {declared} rows but the form list "
+                f"gives {self.table_rows}"
+            )
+        self.rows = {f: i + 1 for i, f in enumerate(forms)}
+
+    def inputs(self, batch: EncodedBatch) -> dict[str, np.ndarray]:
+        lookup = np.zeros(len(batch.types) + 1, dtype=np.int64)  # type row → feature row
+        new: list[int] = []
+        rows = self.rows
+        for k, t in enumerate(batch.types, start=1):
+            r = rows.get(t)
+            if r is None:
+                r = self.table_rows + len(new)
+                new.append(k)
+            lookup[k] = r
+        # no new forms: one padding "word" keeps the graph's input non-empty
+        new_chars = batch.type_chars[new] if new else batch.type_chars[:1, :1]  # (new, wl)
+        return {
+            "word_ids": batch.word_ids,
+            "feat_idx": lookup[batch.type_idx],  # (batch, seq)
+            "new_chars": new_chars,
+            "lengths": batch.lengths,
+        }

@@ -18,13 +18,15 @@ import numpy as np
 
 from .batching import run_batched
 from .bundle import Manifest, identity_sha256, load_manifest
+from .contract import IOContract
 from .errors import BundleError
-from .session import OnnxModel
+from .session import FastModel, OnnxModel, load_forms
 from .tokenizer import sentences as split_text
 
-#: Default token budget per batch (padded tokens): large enough to keep the session busy,
-#: small enough to bound memory on very long inputs.
-MAX_BATCH_TOKENS = 8192
+#: Default token budget per session run (padded tokens). Measured with `make bench`'s
+#: data on 2 cores (all 2,077 EWT test sentences, fast graph): 512-1,024 tokens per run
+#: give the most words/s (~26k); 8,192 gave 19k (bigger LSTM batches run slower here).
+MAX_BATCH_TOKENS = 1024
 
 
 @dataclass
@@ -59,12 +61,21 @@ class Tagger:
     ) -> Tagger:
         """Load and check a bundle (format, files, sha256, model identity). ``provider``:
         ``auto`` (CUDA when available, else CPU), ``cpu`` or ``cuda`` (an error when it
-        cannot be honoured). ``quantized`` picks ``model.int8.onnx``."""
+        cannot be honoured). fp32 runs the bundle's fast graph (``model.fast.onnx``) where
+        it has one, else ``model.onnx``; ``quantized`` picks ``model.int8.onnx``."""
         man = load_manifest(bundle)
-        fname = "model.int8.onnx" if quantized else "model.onnx"
-        if fname not in man.data["files"]:
-            raise BundleError(f"{man.root}: this bundle has no {fname}")
-        model = OnnxModel(man.path(fname), man.contract, provider, threads)
+        fast = man.data.get("fast_path")
+        model: OnnxModel
+        if fast and not quantized:  # the same outputs, known forms' char features precomputed
+            fname = fast["model"]
+            forms = load_forms(man.path(fast["forms"]))
+            contract = IOContract.from_dict(fast["contract"])
+            model = FastModel(man.path(fname), contract, forms, provider, threads)
+        else:
+            fname = "model.int8.onnx" if quantized else "model.onnx"
+            if fname not in man.data["files"]:
+                raise BundleError(f"{man.root}: this bundle has no {fname}")
+            model = OnnxModel(man.path(fname), man.contract, provider, threads)
         meta = model.session.get_modelmeta().custom_metadata_map
         want = man.data.get("manifest_sha256") or identity_sha256(man.data)
         if meta.get("postag.manifest_sha256") != want:

@@ -24,6 +24,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -103,11 +104,18 @@ class Vocab:
 
 @dataclass
 class EncodedBatch:
-    """Model inputs for a batch of sentences (numpy, int64)."""
+    """Model inputs for a batch of sentences (numpy, int64), each distinct token's
+    characters stored once: ``char_ids`` is ``type_chars[type_idx]``, built on demand."""
 
     word_ids: np.ndarray  # (batch, seq)
-    char_ids: np.ndarray  # (batch, seq, word_len)
+    type_idx: np.ndarray  # (batch, seq): row of type_chars; 0 = padding
+    type_chars: np.ndarray  # (types + 1, word_len); row 0 is the all-padding "word"
     lengths: np.ndarray  # (batch,)
+    types: list[str]  # the distinct tokens, types[k] ↔ type_chars[k + 1]
+
+    @cached_property
+    def char_ids(self) -> np.ndarray:
+        return self.type_chars[self.type_idx]  # (batch, seq, word_len)
 
 
 class Encoder:
@@ -155,15 +163,8 @@ class Encoder:
             out[rows, cols] = ids
         return out
 
-    def encode_types(
-        self, sentences: Sequence[Sequence[str]]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Encode a batch with each distinct token's characters stored once.
-
-        Returns ``word_ids (batch, seq)``, ``type_idx (batch, seq)`` (row of
-        ``type_chars``; 0 = padding), ``type_chars (types + 1, word_len)`` and
-        ``lengths (batch,)``. ``type_chars[type_idx]`` is the model's ``char_ids``.
-        """
+    def encode(self, sentences: Sequence[Sequence[str]]) -> EncodedBatch:
+        """Encode pre-tokenized sentences, padded to the longest one."""
         if not sentences:
             raise ValueError("cannot encode an empty batch")
         lengths = np.fromiter((len(s) for s in sentences), dtype=np.int64, count=len(sentences))
@@ -172,19 +173,13 @@ class Encoder:
         batch, seq = len(sentences), int(lengths.max())
         types: dict[str, int] = {}
         type_idx = np.zeros((batch, seq), dtype=np.int64)
-        word_ids = np.zeros((batch, seq), dtype=np.int64)
         for b, sent in enumerate(sentences):
             type_idx[b, : len(sent)] = [types.setdefault(t, len(types) + 1) for t in sent]
-            word_ids[b, : len(sent)] = self.word_ids(sent)
-        # Row 0 is the all-padding "word" used at padding positions.
+        # word ids once per distinct token too (normalisation is the costly part)
+        type_word = np.array([0, *self.word_ids(types)], dtype=np.int64)  # (types + 1,)
+        word_ids = type_word[type_idx]  # (batch, seq); padding → 0
         type_chars = self.char_matrix(["", *types])  # (types + 1, word_len)
-        return word_ids, type_idx, type_chars, lengths
-
-    def encode(self, sentences: Sequence[Sequence[str]]) -> EncodedBatch:
-        """Encode pre-tokenized sentences, padded to the longest one."""
-        word_ids, type_idx, type_chars, lengths = self.encode_types(sentences)
-        char_ids = type_chars[type_idx]  # (batch, seq, word_len)
-        return EncodedBatch(word_ids=word_ids, char_ids=char_ids, lengths=lengths)
+        return EncodedBatch(word_ids, type_idx, type_chars, lengths, list(types))
 
 
 def build_vocabs(

@@ -91,8 +91,9 @@ def toy_bundle(tmp_path_factory):
     ckpt = root / "m.pt"
     small = ModelConfig(word_dim=16, char_dim=8, char_hidden=8, hidden=16, layers=2, dropout=0.1)
     fast = TrainConfig(epochs=4, batch_size=16, lr=0.01, patience=4, threads=1)
+    train_set = read_conllu(corpus / "toy-ud-train.conllu")
     train(
-        read_conllu(corpus / "toy-ud-train.conllu"),
+        train_set,
         dev,
         small,
         fast,
@@ -101,6 +102,13 @@ def toy_bundle(tmp_path_factory):
         progress=False,
     )
     res = build_bundle(
-        ckpt, root / "out" / "toy", dev, test, name="toy", threads=1, log=lambda _: None
+        ckpt,
+        root / "out" / "toy",
+        dev,
+        test,
+        train_set,
+        name="toy",
+        threads=1,
+        log=lambda _: None,
     )
     return res.path, ckpt, corpus

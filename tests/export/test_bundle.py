@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from onnx import numpy_helper
 
 from postag.bundle import identity_sha256, load_manifest
-from postag.contract import CONTRACT, IOContract
+from postag.contract import CONTRACT, FAST_CONTRACT, IOContract
 from postag.data import read_conllu
 from postag.errors import BundleError, ParityError
 from postag.export import bundle as bundle_mod
@@ -53,12 +53,15 @@ def perturb_onnx(path: Path, factor: float = 1.5) -> None:
     onnx.save_model(proto, str(path))
 
 
-def test_bundle_contents_and_manifest(exported):
+def test_bundle_contents_and_manifest(exported, toy_bundle):
     res, ckpt_path, _, _ = exported
+    corpus = toy_bundle[2]
     files = {p.name for p in res.path.iterdir()}
     assert files == {
         "manifest.json",
         "model.onnx",
+        "model.fast.onnx",
+        "char_forms.json",
         "model.int8.onnx",
         "model.torchscript.pt",
         "words.json",
@@ -79,6 +82,16 @@ def test_bundle_contents_and_manifest(exported):
     assert d["validation"]["ok"] is True
     assert 0.9 < d["evaluation"]["onnx-int8"]["test_accuracy"] <= 1
     assert d["checkpoint"]["sha256"] == sha256_file(ckpt_path)
+    # the fast graph: forms from the training corpus, most frequent first; same accuracy
+    forms = json.loads((res.path / "char_forms.json").read_text())
+    assert d["fast_path"]["table_rows"] == len(forms) + 1
+    assert IOContract.from_dict(d["fast_path"]["contract"]) == FAST_CONTRACT
+    train_words = [w for s in read_conllu(corpus / "toy-ud-train.conllu") for w in s.words]
+    assert sorted(forms) == sorted(set(train_words))
+    assert train_words.count(forms[0]) == max(map(train_words.count, set(train_words)))
+    fp32, fast = d["evaluation"]["onnx-fp32"], d["evaluation"]["onnx-fast"]
+    assert fast == fp32
+    assert d["validation"]["backends"]["onnx-fast"]["failed"] == 0
     assert "CC BY-SA 4.0" in (res.path / "MODEL_CARD.md").read_text()
     assert res.path.stat().st_mode & 0o755 == 0o755
 

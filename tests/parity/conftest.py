@@ -47,7 +47,9 @@ def _train_small(root: Path) -> tuple[Path, Path, list]:
     fast = TrainConfig(epochs=2, batch_size=32, lr=0.01, patience=2, threads=1)
     ckpt = root / "parity.pt"
     train(train_set, dev, small, fast, checkpoint_path=ckpt, log=lambda _: None, progress=False)
-    res = build_bundle(ckpt, root / "bundle", dev, name="parity", threads=1, log=lambda _: None)
+    res = build_bundle(
+        ckpt, root / "bundle", dev, train=train_set, name="parity", threads=1, log=lambda _: None
+    )
     return res.path, ckpt, dev
 
 

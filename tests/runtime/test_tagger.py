@@ -90,16 +90,28 @@ def test_load_errors(toy_bundle, tmp_path):
 
     from postag.files import sha256_file
 
-    proto = onnx.load_model(str(b / "model.onnx"))
-    for prop in proto.metadata_props:
-        if prop.key == "postag.manifest_sha256":
-            prop.value = "0" * 64
-    onnx.save_model(proto, str(b / "model.onnx"))
+    for fname in ("model.fast.onnx", "model.onnx"):  # fp32 loads the fast graph if present
+        shutil.rmtree(b)
+        shutil.copytree(toy_bundle[0], b)
+        man = json.loads((b / "manifest.json").read_text())
+        if fname == "model.onnx":  # a bundle without a fast path: model.onnx is checked
+            (b / "model.fast.onnx").unlink()
+            (b / "char_forms.json").unlink()
+            del man["files"]["model.fast.onnx"], man["files"]["char_forms.json"]
+            man["fast_path"] = None
+            man["manifest_sha256"] = None  # an unsigned manifest: identity recomputed
+        proto = onnx.load_model(str(b / fname))
+        for prop in proto.metadata_props:
+            if prop.key == "postag.manifest_sha256":
+                prop.value = "0" * 64
+        onnx.save_model(proto, str(b / fname))
+        man["files"][fname]["sha256"] = sha256_file(b / fname)
+        (b / "manifest.json").write_text(json.dumps(man))
+        with pytest.raises(BundleError, match="metadata does not match the manifest"):
+            Tagger.load(b, provider="cpu")
+    shutil.rmtree(b)
+    shutil.copytree(toy_bundle[0], b)
     man = json.loads((b / "manifest.json").read_text())
-    man["files"]["model.onnx"]["sha256"] = sha256_file(b / "model.onnx")
-    (b / "manifest.json").write_text(json.dumps(man))
-    with pytest.raises(BundleError, match="metadata does not match the manifest"):
-        Tagger.load(b, provider="cpu")
     # an edited manifest (e.g. a changed tag list) is refused
     man["tags"] = list(reversed(man["tags"]))
     (b / "manifest.json").write_text(json.dumps(man))
@@ -138,3 +150,34 @@ def test_cuda_tags_equal_cpu_tags(toy_bundle, tagger):
 def test_int8_model_loads(toy_bundle):
     t = Tagger.load(toy_bundle[0], provider="cpu", quantized=True)
     assert len(t.tag(["the", "dog"]).tags) == 2
+
+
+def test_fp32_runs_the_fast_graph_with_the_plain_graphs_outputs(toy_bundle, tagger):
+    """Known forms read the precomputed table, unknown ones run the char BiLSTM; both
+    must give the plain model.onnx's log-probabilities."""
+    from postag.session import FastModel, OnnxModel
+
+    assert isinstance(tagger.model, FastModel)
+    man = load_manifest(toy_bundle[0])
+    plain = OnnxModel(man.path("model.onnx"), man.contract, "cpu", 1)
+    forms = set(json.loads(man.path("char_forms.json").read_text()))
+    known = [w for w in ["the", "a", "she", "runs", "."] if w in forms]
+    unknown = ["Zyxwv", "qqqqing", "x" * 300, "東京"]
+    assert len(known) >= 3 and not forms & set(unknown)
+    enc = tagger.encoder
+    for sents in ([known], [unknown], [known + unknown, unknown[:1], known[:2]]):
+        batch = enc.encode(sents)
+        feed = tagger.model.inputs(batch)
+        n_new = len({w for s in sents for w in s} - forms)
+        assert feed["new_chars"].shape[0] == max(1, n_new)  # only unknown forms run the BiLSTM
+        np.testing.assert_allclose(tagger.model.run(batch), plain.run(batch), atol=1e-5)
+
+
+def test_fast_graph_refuses_a_form_list_of_another_size(toy_bundle):
+    from postag.contract import FAST_CONTRACT
+    from postag.session import FastModel, load_forms
+
+    man = load_manifest(toy_bundle[0])
+    forms = load_forms(man.path("char_forms.json"))
+    with pytest.raises(BundleError, match="rows"):
+        FastModel(man.path("model.fast.onnx"), FAST_CONTRACT, forms[:-1], "cpu", 1)
