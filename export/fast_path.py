@@ -25,8 +25,9 @@ import torch
 from postag.contract import FAST_CONTRACT
 from postag.vocab import Encoder
 
+from .fast_graph import build_fast_graph
 from .model import TaggerModel
-from .onnx_export import export_onnx
+from .onnx_export import finalize
 
 #: Most forms the table keeps (most frequent first): 50,000 forms × 100 floats = 20 MB.
 MAX_FORMS = 50_000
@@ -58,4 +59,9 @@ def char_table(
 def export_fast(
     model: TaggerModel, table: np.ndarray, path: str | Path, metadata: dict[str, str]
 ) -> onnx.ModelProto:
-    return export_onnx(model, path, FAST_CONTRACT, metadata, table=table)
+    """Write the fast graph (built from the weights, see :mod:`.fast_graph`), checked by
+    ``onnx.checker`` and strict shape inference against :data:`FAST_CONTRACT`."""
+    proto = build_fast_graph(model.eval(), table, FAST_CONTRACT)
+    proto = finalize(proto, FAST_CONTRACT, {"tags": model.cfg.n_tags}, metadata)
+    onnx.save_model(proto, str(path))
+    return proto

@@ -120,25 +120,3 @@ class TaggerModel(nn.Module):
         batch, seq = word_ids.size(0), word_ids.size(1)
         feats = self.char_features(char_ids.reshape(batch * seq, char_ids.size(2)))
         return self.tag(word_ids, feats.reshape(batch, seq, -1), lengths)  # (batch, seq, tags)
-
-
-class FastTagger(nn.Module):
-    """The deployment graph: ``TaggerModel`` with the character BiLSTM's output for known
-    word forms precomputed into ``table`` (see :data:`postag.contract.FAST_CONTRACT`).
-
-    The character features of a word depend on its characters only, so a table row equals
-    what the BiLSTM would compute; only forms outside the table (``new_chars``) run
-    through it. ``feat_idx`` indexes the table followed by those new rows.
-    """
-
-    def __init__(self, model: TaggerModel, table: Tensor) -> None:
-        super().__init__()
-        self.model = model
-        self.register_buffer("table", table)  # (table_rows, c)
-
-    def forward(
-        self, word_ids: Tensor, feat_idx: Tensor, new_chars: Tensor, lengths: Tensor
-    ) -> Tensor:
-        new = self.model.char_features(new_chars)  # (new_words, c)
-        feats = torch.cat([self.table, new], 0)[feat_idx]  # (batch, seq, c)
-        return self.model.tag(word_ids, feats, lengths)  # (batch, seq, tags)

@@ -32,7 +32,7 @@ from postag.contract import DYNAMIC_AXES, IOContract
 from postag.errors import ParityError, PostagError
 
 from .config import ModelConfig
-from .model import FastTagger, TaggerModel
+from .model import TaggerModel
 
 
 class ExportError(PostagError):
@@ -41,30 +41,17 @@ class ExportError(PostagError):
 
 #: Example sizes used to trace the graph: all distinct and > 1 so that no axis is
 #: specialised to a constant.
-EXAMPLE_DIMS = {"batch": 3, "seq": 7, "word_len": 5, "new_words": 4}
+EXAMPLE_DIMS = {"batch": 3, "seq": 7, "word_len": 5}
 
 
-def example_inputs(
-    model: TaggerModel, contract: IOContract, table_rows: int = 0
-) -> tuple[torch.Tensor, ...]:
-    """One example tensor per contract input, sized from :data:`EXAMPLE_DIMS`."""
-    cfg, g = model.cfg, torch.Generator().manual_seed(0)
-    t = EXAMPLE_DIMS["seq"]
-    high = {
-        "word_ids": max(3, cfg.n_words),
-        "char_ids": max(3, cfg.n_chars),
-        "new_chars": max(3, cfg.n_chars),
-        "feat_idx": table_rows + EXAMPLE_DIMS["new_words"],
-    }
-    out = []
-    for spec in contract.inputs:
-        if spec.name == "lengths":
-            out.append(torch.tensor([t, t - 2, 2]))  # (batch,)
-            continue
-        shape = tuple(EXAMPLE_DIMS[a] for a in spec.axes)
-        low = 0 if spec.name == "feat_idx" else 2
-        out.append(torch.randint(low, high[spec.name], shape, generator=g))
-    return tuple(out)
+def example_inputs(model: TaggerModel) -> tuple[torch.Tensor, ...]:
+    b, t, w = EXAMPLE_DIMS["batch"], EXAMPLE_DIMS["seq"], EXAMPLE_DIMS["word_len"]
+    cfg = model.cfg
+    g = torch.Generator().manual_seed(0)
+    word_ids = torch.randint(2, max(3, cfg.n_words), (b, t), generator=g)  # (batch, seq)
+    char_ids = torch.randint(2, max(3, cfg.n_chars), (b, t, w), generator=g)  # (b, seq, wl)
+    lengths = torch.tensor([t, t - 2, 2])  # (batch,)
+    return word_ids, char_ids, lengths
 
 
 def declare_io(proto: onnx.ModelProto, contract: IOContract, dims: dict[str, int]) -> None:
@@ -120,11 +107,8 @@ def export_onnx(
     path: str | Path,
     contract: IOContract,
     metadata: dict[str, str] | None = None,
-    table: np.ndarray | None = None,
 ) -> onnx.ModelProto:
     """Export ``model`` to ``path`` in a fresh Python process; returns the ModelProto.
-    With ``table`` (character features of known forms), the graph exported is
-    :class:`~postag.export.model.FastTagger` (``contract`` should be the fast one).
 
     Why a subprocess: with torch 2.13 only the *first* dynamo export of this LSTM model in
     a process keeps the sequence and word-length axes dynamic; later exports in the same
@@ -140,7 +124,6 @@ def export_onnx(
                 "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
                 "contract": json.dumps(contract.to_dict()),
                 "metadata": json.dumps(metadata or {}),
-                "table": None if table is None else torch.from_numpy(table),
             },
             job,
         )
@@ -157,7 +140,7 @@ def _main(job_path: str, out: str) -> None:
     model = TaggerModel(ModelConfig.from_dict(job["model_config"]))
     model.load_state_dict(job["state_dict"])
     contract = IOContract.from_dict(json.loads(job["contract"]))
-    export_onnx_in_process(model, out, contract, json.loads(job["metadata"]), job["table"])
+    export_onnx_in_process(model, out, contract, json.loads(job["metadata"]))
 
 
 def export_onnx_in_process(
@@ -165,12 +148,9 @@ def export_onnx_in_process(
     path: str | Path,
     contract: IOContract,
     metadata: dict[str, str] | None = None,
-    table: torch.Tensor | None = None,
 ) -> onnx.ModelProto:
     """The export itself; run it once per process (see :func:`export_onnx`)."""
     model = model.eval()
-    module: torch.nn.Module = model if table is None else FastTagger(model, table).eval()
-    examples = example_inputs(model, contract, 0 if table is None else table.shape[0])
     dims = {"tags": model.cfg.n_tags}
     axes = {name: Dim(name, min=1) for name in DYNAMIC_AXES}
     dynamic_shapes = tuple(
@@ -179,8 +159,8 @@ def export_onnx_in_process(
     with warnings.catch_warnings(), redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         program = torch.onnx.export(
-            module,
-            examples,
+            model,
+            example_inputs(model),
             None,
             dynamo=True,
             dynamic_shapes=dynamic_shapes,
