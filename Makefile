@@ -14,7 +14,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[export,serve,dev]"
+	$(PY) -m pip install --quiet -e ".[export,serve,spark,dev]"
 	touch $(STAMP)
 
 train: $(STAMP)

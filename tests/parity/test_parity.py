@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from postag.vocab import Encoder
 
-BACKENDS = ["torchscript", "onnx-fp32", "onnx-int8", "onnx-cuda"]
+BACKENDS = ["torchscript", "onnx-fp32", "onnx-fast", "onnx-int8", "onnx-cuda", "onnx-fast-cuda"]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -24,7 +24,7 @@ def backend(request, backends):
     if request.param not in backends:
         reason = (
             "needs onnxruntime-gpu and a GPU (CUDAExecutionProvider not available)"
-            if request.param == "onnx-cuda"
+            if request.param.endswith("cuda")
             else f"the bundle has no {request.param}"
         )
         pytest.skip(reason)
@@ -171,17 +171,23 @@ def test_runtime_encoding_equals_training_encoding(subject, eager, dev_sample):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
 
 
-@pytest.mark.parametrize("fname", ["model.onnx", "model.int8.onnx"])
+@pytest.mark.parametrize("fname", ["model.onnx", "model.int8.onnx", "model.fast.onnx"])
 def test_declared_onnx_shapes_are_symbolic(subject, fname):
+    from postag.contract import IOContract
+
+    if not (subject.root / fname).exists():
+        pytest.skip(f"the bundle has no {fname}")
     proto = onnx.load_model(str(subject.root / fname), load_external_data=False)
     contract = subject.manifest.contract
+    if fname == "model.fast.onnx":
+        contract = IOContract.from_dict(subject.manifest.data["fast_path"]["contract"])
     dims = {
         v.name: v.type.tensor_type.shape.dim
         for v in list(proto.graph.input) + list(proto.graph.output)
     }
     for spec in contract.inputs + contract.outputs:
         for axis, dim in zip(spec.axes, dims[spec.name], strict=True):
-            if axis in ("batch", "seq", "word_len"):
+            if axis in ("batch", "seq", "word_len", "new_words"):
                 assert dim.dim_param == axis and not dim.dim_value, (spec.name, axis)
 
 

@@ -170,7 +170,10 @@ def test_fp32_runs_the_fast_graph_with_the_plain_graphs_outputs(toy_bundle, tagg
         feed = tagger.model.inputs(batch)
         n_new = len({w for s in sents for w in s} - forms)
         assert feed["new_chars"].shape[0] == max(1, n_new)  # only unknown forms run the BiLSTM
-        np.testing.assert_allclose(tagger.model.run(batch), plain.run(batch), atol=1e-5)
+        real = np.arange(batch.word_ids.shape[1])[None, :] < batch.lengths[:, None]
+        np.testing.assert_allclose(
+            tagger.model.run(batch)[real], plain.run(batch)[real], atol=1e-5
+        )  # real tokens only: padding positions are unspecified
 
 
 def test_fast_graph_refuses_a_form_list_of_another_size(toy_bundle):
