@@ -7,7 +7,7 @@ POSTAG := $(VENV)/bin/postag
 STAMP  := $(VENV)/.installed
 BUNDLE := artifacts/postag-en-ewt
 
-.PHONY: install train seed export verify eval parity loadtest bench test lint clean
+.PHONY: install train seed export verify eval parity loadtest bench spark-bench test lint clean
 
 install: $(STAMP)
 
@@ -38,12 +38,20 @@ parity: $(STAMP)
 	$(POSTAG) parity $(BUNDLE) --split test --out artifacts/parity
 
 # Bounded loopback load test of `postag serve` (1, 8, 50 clients) → artifacts/loadtest/
-loadtest: $(STAMP)
+load# Spark scaling: local[1] vs local[2] vs one runtime process, 200,000 rows → artifacts/spark/
+spark-bench: $(STAMP)
+	$(POSTAG) spark-bench $(BUNDLE) --sentences 200000 --out artifacts/spark
+
+test: $(STAMP)
 	$(POSTAG) loadtest $(BUNDLE) --clients 1,8,50 --requests 1000 --time-cap 60
 
 # Backends side by side on EWT test: throughput, latency, memory, cold start, roofline
 bench: $(STAMP)
 	$(POSTAG) bench $(BUNDLE) --size-sweep 32,64,100,200 --out artifacts/bench
+
+# Spark scaling: local[1] vs local[2] vs one runtime process, 200,000 rows → artifacts/spark/
+spark-bench: $(STAMP)
+	$(POSTAG) spark-bench $(BUNDLE) --sentences 200000 --out artifacts/spark
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -450,5 +450,43 @@ def bench(
     )
 
 
+@cli.command(name="spark-bench")
+@click.argument("bundle", default=str(DEFAULT_BUNDLE), type=click.Path())
+@data_option
+@click.option(
+    "--sentences",
+    type=click.IntRange(min=1),
+    default=200_000,
+    show_default=True,
+    help="Rows of the synthetic corpus (EWT sentences sampled with replacement).",
+)
+@click.option(
+    "--masters", default="local[1],local[2]", show_default=True, help="Spark masters to compare."
+)
+@report_dir_option("artifacts/spark", "spark.json and spark.md")
+@click.pass_obj
+def spark_bench(
+    opts: Options, bundle: str, data: str | None, sentences: int, masters: str, out: str
+) -> None:
+    """Spark scaling on this machine: local[1] vs local[2] vs the single-process runtime
+    on the same synthetic corpus. Needs 'postag[spark]' and Java 17."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise click.ClickException("spark-bench needs pip install 'postag[spark]'") from None
+    from postag.bundle import load_manifest
+
+    from .corpus import locate_corpus
+    from .spark_bench import markdown, run_spark_bench
+
+    man = load_manifest(bundle)
+    corpus = locate_corpus(data)
+    files = [corpus.path(s) for s in ("train", "dev", "test") if s in corpus.files]
+    report = run_spark_bench(
+        man.root, files, sentences, Path(out), masters.split(","), log=opts.echo
+    )
+    click.echo(markdown(report))
+
+
 def main() -> None:
     cli()

@@ -1,0 +1,127 @@
+"""Spark integration in local mode (select with ``-m spark``; skipped without PySpark or
+Java, saying which). One session-scoped SparkSession; a few small jobs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+pytestmark = pytest.mark.spark
+
+pyspark = pytest.importorskip(
+    "pyspark", reason="needs the 'spark' extra (pip install 'postag[spark]')"
+)
+if not shutil.which("java"):
+    pytest.skip("Spark needs Java 17 (no `java` on PATH)", allow_module_level=True)
+
+from click.testing import CliRunner  # noqa: E402
+from pyspark.sql.types import ArrayType, StringType, StructField, StructType  # noqa: E402
+
+from postag import Tagger  # noqa: E402
+from postag.cli import cli  # noqa: E402
+from postag.spark import spark_session, tag_dataframe, task_threads  # noqa: E402
+
+TEXTS = [
+    "The cat sat on the mat. It was happy!",
+    None,
+    "",
+    "   ",
+    "She runs quickly to the store .",
+    "Alice saw Paris.",
+]
+
+
+@pytest.fixture(scope="module")
+def spark():
+    session = spark_session("local[2]", batch_rows=2)  # tiny Arrow batches: many per task
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def tagger(toy_bundle):
+    return Tagger.load(toy_bundle[0], provider="cpu", threads=1)
+
+
+def test_raw_text_tags_equal_the_runtime_and_null_rows_are_empty(spark, toy_bundle, tagger):
+    schema = StructType([StructField("id", StringType()), StructField("text", StringType())])
+    df = spark.createDataFrame([(str(i), t) for i, t in enumerate(TEXTS)], schema).repartition(2)
+    tagged, stats = tag_dataframe(df, toy_bundle[0], "text")
+    assert tagged.schema["tokens"].dataType == ArrayType(StringType(), False)
+    assert tagged.schema["upos"].dataType == ArrayType(StringType(), False)
+    assert tagged.columns == ["id", "text", "tokens", "upos"]
+    rows = {r["id"]: r for r in tagged.collect()}
+    assert len(rows) == len(TEXTS)
+    for i, text in enumerate(TEXTS):
+        r = rows[str(i)]
+        if text is None or not text.strip():
+            assert r["tokens"] == [] and r["upos"] == []
+            continue
+        want = tagger.tag_text(text)
+        assert r["tokens"] == [w for s in want for w in s.words]
+        assert r["upos"] == [t for s in want for t in s.tags]
+    assert stats.rows.value == len(TEXTS)
+    assert stats.words.value == sum(len(r["tokens"]) for r in rows.values())
+
+
+def test_pretokenized_column_and_the_bundle_loads_once_per_worker(spark, toy_bundle, tagger):
+    sentences = [["the", "dog", "runs", "."], [], None, ["Bob", "", "likes", "it"]] * 10
+    schema = StructType([StructField("toks", ArrayType(StringType()))])
+    df = spark.createDataFrame([(s,) for s in sentences], schema).repartition(4)
+    tagged, stats = tag_dataframe(df, toy_bundle[0], "toks", threads=1)
+    rows = tagged.collect()
+    assert len(rows) == 40
+    for r in rows:
+        toks = [t for t in (r["toks"] or []) if t]  # null and empty tokens are dropped
+        assert r["tokens"] == toks
+        assert r["upos"] == (tagger.tag(toks).tags if toks else [])
+    # 40 rows in Arrow batches of 2 rows → ≥ 20 batches, but at most one load per
+    # Python worker process (local[2]: two concurrent tasks, workers reused)
+    assert stats.batches.value >= 20
+    assert 1 <= stats.loads.value <= 2
+
+
+def test_bad_column_is_a_clear_error(spark, toy_bundle):
+    df = spark.createDataFrame([(1,)], "n int")
+    with pytest.raises(ValueError, match="no column 'text'"):
+        tag_dataframe(df, toy_bundle[0], "text")
+    with pytest.raises(ValueError, match="is int; expected string"):
+        tag_dataframe(df, toy_bundle[0], "n")
+
+
+def test_task_threads_never_oversubscribe(spark):
+    import os
+
+    assert task_threads(spark) == max(1, (os.cpu_count() or 1) // 2)  # local[2]
+
+
+def test_cli_jsonl_to_parquet_and_malformed_input_writes_nothing(spark, toy_bundle, tmp_path):
+    src = tmp_path / "docs.jsonl"
+    src.write_text("".join(json.dumps({"text": t}) + "\n" for t in TEXTS[:3] + TEXTS[4:]))
+    out = tmp_path / "tagged"
+    runner = CliRunner()
+    res = runner.invoke(
+        cli, ["--threads", "1", "spark-tag", str(toy_bundle[0]), str(src), str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "rows/s" in res.output and "words/s" in res.output
+    back = spark.read.parquet(str(out)).collect()
+    assert sorted(len(r["tokens"]) for r in back) == sorted(
+        sum(len(s) for s in Tagger.load(toy_bundle[0]).tag_text(t or ""))
+        for t in TEXTS[:3] + TEXTS[4:]
+    )
+    # the same output again: refused without --overwrite, the old output untouched
+    before = sorted(p.name for p in out.iterdir())
+    res = runner.invoke(cli, ["spark-tag", str(toy_bundle[0]), str(src), str(out)])
+    assert res.exit_code == 1 and "exists" in res.output
+    assert sorted(p.name for p in out.iterdir()) == before
+    # a malformed JSON line: a clear error, no output, no temporary directory left
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "fine"}\n{"text": broken\n')
+    res = runner.invoke(cli, ["spark-tag", str(toy_bundle[0]), str(bad), str(tmp_path / "o2")])
+    assert res.exit_code == 1, res.output
+    assert "nothing was written" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "o2").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".o2")]
