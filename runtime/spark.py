@@ -202,14 +202,22 @@ def guess_format(path: str | Path) -> str:
 
 
 def spark_session(master: str, batch_rows: int = 2048) -> SparkSession:
-    """A quiet session for one job: Arrow batches of ``batch_rows`` rows, no UI."""
+    """A quiet session for one job: Arrow batches of ``batch_rows`` rows, no UI. Python
+    workers run this interpreter (``sys.executable``, the environment postag is installed
+    in) unless ``PYSPARK_PYTHON`` says otherwise (on a cluster: an environment shipped
+    to the executors, see the README)."""
+    import sys
+
     from pyspark.sql import SparkSession
 
+    # the JVM (started below, inheriting this environment) launches the Python workers
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     spark = (
         SparkSession.builder.master(master)
         .appName("postag spark-tag")
         .config("spark.sql.execution.arrow.maxRecordsPerBatch", str(batch_rows))
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "8")
         .getOrCreate()
     )
