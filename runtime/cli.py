@@ -425,15 +425,16 @@ def loadtest(
     click.echo(report)
 
 
-if __name__ == "__main__":
-    cli()
-
-
 @cli.command(name="spark-tag")
 @click.argument("bundle", type=click.Path())
 @click.argument("input_path", metavar="INPUT", type=click.Path())
 @click.argument("output", type=click.Path())
-@click.option("--master", default="local[*]", show_default=True, help="Spark master URL.")
+@click.option(
+    "--master",
+    default="local[*]",
+    show_default=True,
+    help="Spark master URL; 'submit' = as spark-submit / spark-defaults set it.",
+)
 @click.option(
     "--text-column",
     default="text",
@@ -494,7 +495,7 @@ def spark_tag(
             bundle,
             input_path,
             output,
-            master=master,
+            master=None if master == "submit" else master,
             text_column=text_column,
             input_format=input_format,
             output_format=output_format,
@@ -510,3 +511,7 @@ def spark_tag(
         f"(Spark start-up {res.startup_s:.1f} s; bundle loaded {res.loads}× for "
         f"{res.batches} Arrow batches)"
     )
+
+
+if __name__ == "__main__":
+    cli()

@@ -201,7 +201,7 @@ def guess_format(path: str | Path) -> str:
     return {".parquet": "parquet", ".jsonl": "jsonl", ".json": "jsonl"}.get(suffix, "text")
 
 
-def spark_session(master: str, batch_rows: int = 2048) -> SparkSession:
+def spark_session(master: str | None, batch_rows: int = 2048) -> SparkSession:
     """A quiet session for one job: Arrow batches of ``batch_rows`` rows, no UI. Python
     workers run this interpreter (``sys.executable``, the environment postag is installed
     in) unless ``PYSPARK_PYTHON`` says otherwise (on a cluster: an environment shipped
@@ -212,9 +212,11 @@ def spark_session(master: str, batch_rows: int = 2048) -> SparkSession:
 
     # the JVM (started below, inheriting this environment) launches the Python workers
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder  # master None: as spark-submit / spark-defaults set it
+    if master:
+        builder = builder.master(master)
     spark = (
-        SparkSession.builder.master(master)
-        .appName("postag spark-tag")
+        builder.appName("postag spark-tag")
         .config("spark.sql.execution.arrow.maxRecordsPerBatch", str(batch_rows))
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
@@ -256,7 +258,7 @@ def run_spark_job(
     bundle: str | Path,
     input_path: str | Path,
     output: str | Path,
-    master: str = "local[*]",
+    master: str | None = "local[*]",
     text_column: str = "text",
     input_format: str | None = None,
     output_format: str = "parquet",
@@ -273,8 +275,14 @@ def run_spark_job(
 
     from .bundle import load_manifest
 
-    src, out = Path(input_path), Path(output)
-    if not src.exists():
+    if "://" in str(output) and not str(output).startswith("file://"):
+        raise SparkJobError(
+            f"{output}: spark-tag commits its output with a local rename, so OUTPUT must be "
+            "a local or shared (NFS) path; for HDFS/S3 call postag.spark.tag_dataframe in "
+            "your own job and write with your committer"
+        )
+    src, out = Path(input_path), Path(str(output).removeprefix("file://"))
+    if "://" not in str(input_path) and not src.exists():  # URIs: Spark reports them
         raise SparkJobError(f"{src}: no such file or directory")
     if out.exists() and not overwrite:
         raise SparkJobError(f"{out} exists (pass --overwrite to replace it)")
@@ -288,7 +296,7 @@ def run_spark_job(
     tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
     t0 = time.perf_counter()
     try:
-        df = read_input(spark, src, fmt, text_column)
+        df = read_input(spark, input_path, fmt, text_column)
         tagged, stats = tag_dataframe(df, bundle, text_column, threads)
         writer = tagged.write.mode("error")
         (writer.parquet if output_format == "parquet" else writer.json)(str(tmp))
