@@ -38,11 +38,7 @@ parity: $(STAMP)
 	$(POSTAG) parity $(BUNDLE) --split test --out artifacts/parity
 
 # Bounded loopback load test of `postag serve` (1, 8, 50 clients) → artifacts/loadtest/
-load# Spark scaling: local[1] vs local[2] vs one runtime process, 200,000 rows → artifacts/spark/
-spark-bench: $(STAMP)
-	$(POSTAG) spark-bench $(BUNDLE) --sentences 200000 --out artifacts/spark
-
-test: $(STAMP)
+loadtest: $(STAMP)
 	$(POSTAG) loadtest $(BUNDLE) --clients 1,8,50 --requests 1000 --time-cap 60
 
 # Backends side by side on EWT test: throughput, latency, memory, cold start, roofline
