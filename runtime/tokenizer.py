@@ -30,6 +30,8 @@ ABBREVIATIONS = set(
     gov sen rep rev sgt capt col lt cmdr ave blvd rd est approx min max misc fig e.g i.e a.m
     p.m u.s u.k u.n d.c ph.d b.s m.s""".split()
 )
+#: Abbreviations that are also common words: see :func:`_is_abbreviation`.
+ALSO_WORDS = set("sat sun wed mar dec min max est gen rep rev col fig".split())
 #: Words EWT splits although they have no apostrophe: word → cut points.
 SPECIAL_WORDS: dict[str, tuple[int, ...]] = {
     "cannot": (3,), "gonna": (3,), "wanna": (3,), "gotta": (3,), "dunno": (2, 3),
@@ -101,10 +103,16 @@ def _split_word(text: str, start: int) -> Iterator[Token]:
 
 
 def _is_abbreviation(word: str, text: str, after: int) -> bool:
-    """Does the period at ``text[after]`` belong to ``word`` ("Mr.", "No. 5")?"""
+    """Does the period at ``text[after]`` belong to ``word`` ("Mr.", "No. 5")? Words that
+    are also ordinary words ("sat", "sun", "min") keep it only when more text follows and
+    they are capitalised or the text goes on in lower case ("Sat. 12th", "5 min. later";
+    but "The cat sat." and "It sat. Then" end a sentence)."""
     lower = word.lower()
     if lower in ("no", "nos"):
         return bool(re.match(r"\.\s*\d", text[after : after + 4]))
+    if lower in ALSO_WORDS:
+        nxt = re.match(r"\.\s*(\S)", text[after:])  # the next visible character
+        return bool(nxt) and (word[0].isupper() or nxt.group(1).islower())
     return lower in ABBREVIATIONS
 
 

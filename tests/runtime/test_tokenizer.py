@@ -82,6 +82,12 @@ def words(text: str) -> list[str]:
         ("Call 713-853-3242 now", ["Call", "713-853-3242", "now"]),
         ("see API.pdf", ["see", "API.pdf"]),
         ("Jennifer M. Anderson", ["Jennifer", "M.", "Anderson"]),
+        # abbreviations that are also words keep the period only mid-sentence
+        ("The cat sat.", ["The", "cat", "sat", "."]),
+        ("It sat. Then", ["It", "sat", ".", "Then"]),
+        ("the sun.", ["the", "sun", "."]),
+        ("See you Sat. 12th", ["See", "you", "Sat.", "12th"]),
+        ("5 min. later", ["5", "min.", "later"]),
         ("", []),
         ("   \n\t ", []),
     ],
