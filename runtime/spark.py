@@ -292,6 +292,7 @@ def run_spark_job(
     load_manifest(bundle)  # a bad bundle fails before the JVM starts
     t0 = time.perf_counter()
     spark = spark_session(master, batch_rows)
+    spark.sparkContext.setLogLevel("OFF")  # failures are reported below, in one line
     startup = time.perf_counter() - t0
     tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
     t0 = time.perf_counter()
