@@ -14,7 +14,15 @@ import numpy as np
 import onnxruntime as ort
 
 from postag.contract import FAST_CONTRACT, IOContract
-from postag.session import FAST_FORMS, FAST_MODEL, PROVIDERS, FastModel, OnnxModel, load_forms
+from postag.session import (
+    FAST_FORMS,
+    FAST_INT8,
+    FAST_MODEL,
+    PROVIDERS,
+    FastModel,
+    OnnxModel,
+    load_forms,
+)
 from postag.vocab import EncodedBatch
 
 from .predict import torch_runner
@@ -37,8 +45,8 @@ def cuda_available() -> bool:
 def bundle_backends(
     root: str | Path, contract: IOContract, threads: int = 0, cuda: bool = False
 ) -> list[Backend]:
-    """TorchScript, ONNX fp32, the fast graph and int8 on CPU, and the fp32 graphs on
-    CUDA when asked for."""
+    """TorchScript, ONNX fp32, the fast graph and both int8 graphs on CPU, and the fp32
+    graphs on CUDA when asked for."""
     root = Path(root)
     out = [
         Backend("torchscript", torch_runner(load_torchscript(root / "model.torchscript.pt")), True),
@@ -58,6 +66,9 @@ def bundle_backends(
         out.append(
             Backend("onnx-fast", FastModel(fast, FAST_CONTRACT, forms, "cpu", threads).run, True)
         )
+    if (root / FAST_INT8).exists():
+        fast_int8 = FastModel(root / FAST_INT8, FAST_CONTRACT, forms, "cpu", threads)
+        out.append(Backend("onnx-fast-int8", fast_int8.run, False))
     if cuda:
         out.append(Backend("onnx-cuda", OnnxModel(root / "model.onnx", contract, "cuda").run, True))
         if fast.exists():

@@ -30,7 +30,7 @@ from postag.contract import CONTRACT, FAST_CONTRACT, IOContract
 from postag.data import Sentence
 from postag.errors import ParityError
 from postag.files import atomic_dir, sha256_file
-from postag.session import FAST_FORMS, FAST_MODEL, FastModel, OnnxModel, load_forms
+from postag.session import FAST_FORMS, FAST_INT8, FAST_MODEL
 
 from .backends import bundle_backends
 from .checkpoint import Checkpoint
@@ -46,6 +46,7 @@ FILES_DOC = {
     "model.onnx": "ONNX fp32 graph",
     "model.fast.onnx": "ONNX fp32 graph with known forms' character features precomputed "
     "(the runtime's default)",
+    "model.fast.int8.onnx": "the fast graph with int8 dynamic quantisation (what --int8 runs)",
     "char_forms.json": "word forms whose character features model.fast.onnx stores (JSON list)",
     "model.int8.onnx": "ONNX with int8 dynamic quantisation (LSTM, MatMul, Gather)",
     "model.torchscript.pt": "TorchScript (torch.jit.load)",
@@ -101,7 +102,12 @@ def verify_bundle_dir(
     report = run_verification(model, ckpt.encoder(), contract, backends, cases)
     # Structure: declared shapes symbolic, metadata identifying the bundle.
     identity_checks = []
-    graphs = {"model.onnx": contract, "model.int8.onnx": contract, FAST_MODEL: FAST_CONTRACT}
+    graphs = {
+        "model.onnx": contract,
+        "model.int8.onnx": contract,
+        FAST_MODEL: FAST_CONTRACT,
+        FAST_INT8: FAST_CONTRACT,
+    }
     for name, graph_contract in graphs.items():
         if not (root / name).exists():
             continue
@@ -193,6 +199,7 @@ def build_bundle(
             "contract": contract.to_dict(),
             "fast_path": {
                 "model": FAST_MODEL,
+                "int8_model": FAST_INT8,
                 "forms": FAST_FORMS,
                 "table_rows": len(forms) + 1,
                 "contract": FAST_CONTRACT.to_dict(),
@@ -223,6 +230,8 @@ def build_bundle(
             table = char_table(model, ckpt.encoder(), forms)  # (forms + 1, c)
             fast_meta = {**meta, "postag.table_rows": str(len(table))}
             export_fast(model, table, tmp / FAST_MODEL, fast_meta)
+            quantize_int8(tmp / FAST_MODEL, tmp / FAST_INT8)
+            set_metadata(tmp / FAST_INT8, FAST_CONTRACT, dims, fast_meta)
             log(
                 f"fast graph ({len(forms)} known forms) exported in {time.perf_counter() - t0:.1f}s"
             )
@@ -236,31 +245,28 @@ def build_bundle(
 
         report = verify_bundle_dir(tmp, ckpt, contract, cases, threads)
         evaluation: dict[str, Any] = {}
-        runners = {
-            "onnx-fp32": OnnxModel(tmp / "model.onnx", contract, "cpu", threads).run,
-            "onnx-int8": OnnxModel(tmp / "model.int8.onnx", contract, "cpu", threads).run,
-        }
-        if fast:
-            runners["onnx-fast"] = FastModel(
-                tmp / FAST_MODEL, FAST_CONTRACT, load_forms(tmp / FAST_FORMS), "cpu", threads
-            ).run
-        for label, run in runners.items():
-            evaluation[label] = {"dev_accuracy": accuracy_of(run, ckpt, dev)}
+        onnx_backends = [b for b in bundle_backends(tmp, contract, threads) if "onnx" in b.name]
+        for b in onnx_backends:
+            evaluation[b.name] = {"dev_accuracy": accuracy_of(b.run, ckpt, dev)}
             if test:
-                evaluation[label]["test_accuracy"] = accuracy_of(run, ckpt, test)
+                evaluation[b.name]["test_accuracy"] = accuracy_of(b.run, ckpt, test)
         split = "test_accuracy" if test else "dev_accuracy"
-        drop = evaluation["onnx-fp32"][split] - evaluation["onnx-int8"][split]
         limit = contract.int8_max_accuracy_drop
-        report.checks.append(
-            Check(
-                "onnx-int8",
-                f"{split.split('_')[0]} accuracy",
-                drop <= limit,
-                f"{100 * evaluation['onnx-int8'][split]:.2f}% vs fp32 "
-                f"{100 * evaluation['onnx-fp32'][split]:.2f}% (Δ {100 * drop:+.2f} pt, "
-                f"limit {100 * limit:g} pt)",
+        for b in onnx_backends:
+            if b.fp32:
+                continue
+            ref = "onnx-fast" if b.name == "onnx-fast-int8" else "onnx-fp32"
+            drop = evaluation[ref][split] - evaluation[b.name][split]
+            report.checks.append(
+                Check(
+                    b.name,
+                    f"{split.split('_')[0]} accuracy",
+                    drop <= limit,
+                    f"{100 * evaluation[b.name][split]:.2f}% vs fp32 "
+                    f"{100 * evaluation[ref][split]:.2f}% (Δ {100 * drop:+.2f} pt, "
+                    f"limit {100 * limit:g} pt)",
+                )
             )
-        )
         for line in report.lines():
             log(line)
         if not report.ok:

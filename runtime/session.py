@@ -53,6 +53,7 @@ class OnnxModel:
         self, path: str | Path, contract: IOContract, provider: str = "cpu", threads: int = 0
     ) -> None:
         self.contract = contract
+        self.path = Path(path)
         chosen = resolve_provider(provider)
         try:
             self.session = ort.InferenceSession(
@@ -89,6 +90,7 @@ class OnnxModel:
 
 
 FAST_MODEL = "model.fast.onnx"
+FAST_INT8 = "model.fast.int8.onnx"
 FAST_FORMS = "char_forms.json"
 
 

@@ -62,12 +62,14 @@ class Tagger:
         """Load and check a bundle (format, files, sha256, model identity). ``provider``:
         ``auto`` (CUDA when available, else CPU), ``cpu`` or ``cuda`` (an error when it
         cannot be honoured). fp32 runs the bundle's fast graph (``model.fast.onnx``) where
-        it has one, else ``model.onnx``; ``quantized`` picks ``model.int8.onnx``."""
+        it has one, else ``model.onnx``; ``quantized`` picks the int8 one
+        (``model.fast.int8.onnx``, else ``model.int8.onnx``)."""
         man = load_manifest(bundle)
         fast = man.data.get("fast_path")
         model: OnnxModel
-        if fast and not quantized:  # the same outputs, known forms' char features precomputed
-            fname = fast["model"]
+        if fast and (not quantized or fast.get("int8_model")):
+            # the same outputs, known forms' character features precomputed
+            fname = fast["int8_model"] if quantized else fast["model"]
             forms = load_forms(man.path(fast["forms"]))
             contract = IOContract.from_dict(fast["contract"])
             model = FastModel(man.path(fname), contract, forms, provider, threads)

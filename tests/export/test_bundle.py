@@ -61,6 +61,7 @@ def test_bundle_contents_and_manifest(exported, toy_bundle):
         "manifest.json",
         "model.onnx",
         "model.fast.onnx",
+        "model.fast.int8.onnx",
         "char_forms.json",
         "model.int8.onnx",
         "model.torchscript.pt",
@@ -92,6 +93,8 @@ def test_bundle_contents_and_manifest(exported, toy_bundle):
     fp32, fast = d["evaluation"]["onnx-fp32"], d["evaluation"]["onnx-fast"]
     assert fast == fp32
     assert d["validation"]["backends"]["onnx-fast"]["failed"] == 0
+    assert d["validation"]["backends"]["onnx-fast-int8"]["failed"] == 0
+    assert 0.9 < d["evaluation"]["onnx-fast-int8"]["test_accuracy"] <= 1
     assert "CC BY-SA 4.0" in (res.path / "MODEL_CARD.md").read_text()
     assert res.path.stat().st_mode & 0o755 == 0o755
 

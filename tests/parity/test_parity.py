@@ -16,7 +16,15 @@ from hypothesis import strategies as st
 
 from postag.vocab import Encoder
 
-BACKENDS = ["torchscript", "onnx-fp32", "onnx-fast", "onnx-int8", "onnx-cuda", "onnx-fast-cuda"]
+BACKENDS = [
+    "torchscript",
+    "onnx-fp32",
+    "onnx-fast",
+    "onnx-int8",
+    "onnx-fast-int8",
+    "onnx-cuda",
+    "onnx-fast-cuda",
+]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -122,14 +130,15 @@ def test_padding_invariance(subject, eager, backend, dev_sample, batch_size):
     assert check(subject, eager, backend, batch) == []
 
 
-def test_int8_agreement(subject, eager, backends, dev_sample):
+@pytest.mark.parametrize("name", ["onnx-int8", "onnx-fast-int8"])
+def test_int8_agreement(subject, eager, backends, dev_sample, name):
     """int8 vs PyTorch over the fixed dev sample and the edge cases, held to the
     manifest's tag-agreement rate."""
-    if "onnx-int8" not in backends:
-        pytest.skip("the bundle has no int8 model")
+    if name not in backends:
+        pytest.skip(f"the bundle has no {name} model")
     agreement = [0, 0]
     for i in range(0, len(dev_sample), 16):
-        assert check(subject, eager, backends["onnx-int8"], dev_sample[i : i + 16], agreement) == []
+        assert check(subject, eager, backends[name], dev_sample[i : i + 16], agreement) == []
     rate = agreement[0] / agreement[1]
     assert rate >= subject.manifest.contract.int8_min_tag_agreement, (rate, agreement)
 
@@ -171,7 +180,9 @@ def test_runtime_encoding_equals_training_encoding(subject, eager, dev_sample):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
 
 
-@pytest.mark.parametrize("fname", ["model.onnx", "model.int8.onnx", "model.fast.onnx"])
+@pytest.mark.parametrize(
+    "fname", ["model.onnx", "model.int8.onnx", "model.fast.onnx", "model.fast.int8.onnx"]
+)
 def test_declared_onnx_shapes_are_symbolic(subject, fname):
     from postag.contract import IOContract
 
@@ -179,7 +190,7 @@ def test_declared_onnx_shapes_are_symbolic(subject, fname):
         pytest.skip(f"the bundle has no {fname}")
     proto = onnx.load_model(str(subject.root / fname), load_external_data=False)
     contract = subject.manifest.contract
-    if fname == "model.fast.onnx":
+    if fname.startswith("model.fast"):
         contract = IOContract.from_dict(subject.manifest.data["fast_path"]["contract"])
     dims = {
         v.name: v.type.tensor_type.shape.dim

@@ -147,9 +147,18 @@ def test_cuda_tags_equal_cpu_tags(toy_bundle, tagger):
     assert [r.tags for r in gpu.tag_batch(sents)] == [r.tags for r in tagger.tag_batch(sents)]
 
 
-def test_int8_model_loads(toy_bundle):
-    t = Tagger.load(toy_bundle[0], provider="cpu", quantized=True)
-    assert len(t.tag(["the", "dog"]).tags) == 2
+def test_int8_runs_the_quantised_fast_graph(toy_bundle, tagger):
+    from postag.data import read_conllu
+    from postag.session import FastModel
+
+    t = Tagger.load(toy_bundle[0], provider="cpu", threads=1, quantized=True)
+    assert isinstance(t.model, FastModel)
+    assert t.model.path.name == "model.fast.int8.onnx"
+    sents = [s.words for s in read_conllu(toy_bundle[2] / "toy-ud-test.conllu")]
+    got = [tag for r in t.tag_batch(sents) for tag in r.tags]
+    want = [tag for r in tagger.tag_batch(sents) for tag in r.tags]
+    agree = sum(a == b for a, b in zip(got, want, strict=True)) / len(want)
+    assert agree >= load_manifest(toy_bundle[0]).contract.int8_min_tag_agreement
 
 
 def test_fp32_runs_the_fast_graph_with_the_plain_graphs_outputs(toy_bundle, tagger):
