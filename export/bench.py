@@ -597,7 +597,13 @@ def run_bench(
         "cold_start_s": cold,
         "bundle_mb": {
             f: man.path(f).stat().st_size / 1e6
-            for f in ("model.onnx", "model.fast.onnx", "model.int8.onnx", "model.torchscript.pt")
+            for f in (
+                "model.onnx",
+                "model.fast.onnx",
+                "model.int8.onnx",
+                "model.fast.int8.onnx",
+                "model.torchscript.pt",
+            )
             if f in man.data["files"]
         },
         "installed": installed_sizes(),

@@ -288,7 +288,13 @@ def export_cmd(
     )
     m = res.manifest
     click.echo(f"\nbundle: {res.path}  ({res.seconds:.1f}s)")
-    for fname in ("model.onnx", "model.fast.onnx", "model.int8.onnx", "model.torchscript.pt"):
+    for fname in (
+        "model.onnx",
+        "model.fast.onnx",
+        "model.int8.onnx",
+        "model.fast.int8.onnx",
+        "model.torchscript.pt",
+    ):
         if fname not in m["files"]:
             continue
         click.echo(f"  {fname:<22} {m['files'][fname]['bytes'] / 1e6:7.2f} MB")
