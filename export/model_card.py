@@ -23,18 +23,17 @@ def model_card(m: dict[str, Any], sizes: dict[str, int]) -> str:
         + f" → {cfg['layers']}-layer {'Bi' if cfg['bidirectional'] else ''}LSTM "
         f"({cfg['hidden']} per direction, dropout {cfg['dropout']}) → linear → log-softmax"
     )
-    rows = [
-        ("PyTorch (checkpoint)", met.get("dev_accuracy"), met.get("test_accuracy")),
-        (
-            "ONNX fp32",
-            ev.get("onnx-fp32", {}).get("dev_accuracy"),
-            ev.get("onnx-fp32", {}).get("test_accuracy"),
-        ),
-        (
-            "ONNX int8",
-            ev.get("onnx-int8", {}).get("dev_accuracy"),
-            ev.get("onnx-int8", {}).get("test_accuracy"),
-        ),
+    labels = {
+        "onnx-fp32": "ONNX fp32 (model.onnx)",
+        "onnx-int8": "ONNX int8 (model.int8.onnx)",
+        "onnx-fast": "ONNX fp32, fast graph (model.fast.onnx, the runtime's default)",
+        "onnx-fast-int8": "ONNX int8, fast graph (model.fast.int8.onnx)",
+    }
+    rows = [("PyTorch (checkpoint)", met.get("dev_accuracy"), met.get("test_accuracy"))]
+    rows += [
+        (label, ev[k].get("dev_accuracy"), ev[k].get("test_accuracy"))
+        for k, label in labels.items()
+        if k in ev
     ]
     lines = [
         f"# {m['name']} {m['version']}",
