@@ -32,7 +32,7 @@ from postag.errors import ParityError
 from postag.files import atomic_dir, sha256_file
 from postag.session import FAST_FORMS, FAST_INT8, FAST_MODEL
 
-from .backends import bundle_backends
+from .backends import Backend, bundle_backends
 from .checkpoint import Checkpoint
 from .fast_path import char_forms, char_table, export_fast
 from .model_card import model_card
@@ -94,12 +94,16 @@ def verify_bundle_dir(
     cases: Sequence[Case],
     threads: int = 0,
     identity: str | None = None,
+    backends: Sequence[Backend] | None = None,
 ) -> VerificationReport:
     """Run the gate on the files in ``root`` against the PyTorch checkpoint; with
-    ``identity``, also require the ONNX metadata to name that manifest."""
+    ``identity``, also require the ONNX metadata to name that manifest. ``backends``:
+    already-loaded ``bundle_backends(root, …)`` to reuse."""
     model = ckpt.model()
-    backends = {b.name: (b.run, b.fp32) for b in bundle_backends(root, contract, threads)}
-    report = run_verification(model, ckpt.encoder(), contract, backends, cases)
+    if backends is None:
+        backends = bundle_backends(root, contract, threads)
+    runners = {b.name: (b.run, b.fp32) for b in backends}
+    report = run_verification(model, ckpt.encoder(), contract, runners, cases)
     # Structure: declared shapes symbolic, metadata identifying the bundle.
     identity_checks = []
     graphs = {
@@ -243,9 +247,10 @@ def build_bundle(
         if tamper:
             tamper(tmp)
 
-        report = verify_bundle_dir(tmp, ckpt, contract, cases, threads)
+        backends = bundle_backends(tmp, contract, threads)
+        report = verify_bundle_dir(tmp, ckpt, contract, cases, threads, backends=backends)
         evaluation: dict[str, Any] = {}
-        onnx_backends = [b for b in bundle_backends(tmp, contract, threads) if "onnx" in b.name]
+        onnx_backends = [b for b in backends if "onnx" in b.name]
         for b in onnx_backends:
             evaluation[b.name] = {"dev_accuracy": accuracy_of(b.run, ckpt, dev)}
             if test:

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .tokenizer import sentences as split_text
+
 if TYPE_CHECKING:  # pyspark is an optional extra: imported inside the functions
     import pandas as pd
     from pyspark import Accumulator
@@ -137,7 +139,7 @@ def tag_dataframe(
             if pretokenized:
                 docs = [[_clean_tokens(c)] for c in cells]
             else:
-                docs = [tagger_split(c) if isinstance(c, str) and c.strip() else [] for c in cells]
+                docs = [split_text(c) if isinstance(c, str) and c.strip() else [] for c in cells]
             flat = [s for doc in docs for s in doc if s]
             tagged = iter(tagger.tag_batch(flat))
             tokens, tags = [], []
@@ -160,13 +162,6 @@ def tag_dataframe(
             yield out
 
     return df.mapInPandas(tag_batches, schema), stats
-
-
-def tagger_split(text: str) -> list[list[str]]:
-    """Raw text → sentences of tokens (the runtime's tokenizer)."""
-    from .tokenizer import sentences
-
-    return sentences(text)
 
 
 INPUT_FORMATS = ("text", "jsonl", "parquet")
