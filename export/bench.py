@@ -28,6 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from postag.bundle import MODEL_FILES
+from postag.session import FAST_FORMS, load_forms
+
 BATCH_SIZES = (1, 8, 64, 256)
 
 
@@ -40,6 +43,21 @@ def median_time(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def typical_sentences(sentences: Sequence[Sequence[str]]) -> list[Sequence[str]]:
+    """Up to 50 sentences of typical length (18–22 words) for the latency measurement."""
+    return [s for s in sentences if 18 <= len(s) <= 22][:50] or list(sentences[:50])
+
+
+def latencies(fn: Callable[[Sequence[str]], Any], typical: Sequence[Sequence[str]]) -> list[float]:
+    """Seconds per call of ``fn([sentence])``: three passes, the first one discarded as warm-up."""
+    times = []
+    for s in list(typical) * 3:
+        t0 = time.perf_counter()
+        fn([s])
+        times.append(time.perf_counter() - t0)
+    return times[len(typical) :]
 
 
 def flops_per_token(cfg: dict[str, Any], avg_word_len: float, char_share: float = 1.0) -> float:
@@ -134,9 +152,9 @@ def measure_backend(
         cfg = load_manifest(bundle).data["model_config"]
     avg_word = float(np.mean([len(w) for s in sentences for w in s]))
     out["flops_per_token"] = flops_per_token(cfg, min(avg_word, cfg["max_word_len"]))
-    if backend in ("runtime", "runtime-cuda") and (bundle / "char_forms.json").exists():
+    if backend in ("runtime", "runtime-cuda") and (bundle / FAST_FORMS).exists():
         # the fast graph runs the char BiLSTM only for forms outside its table
-        forms = set(json.loads((bundle / "char_forms.json").read_text("utf-8")))
+        forms = set(load_forms(bundle / FAST_FORMS))
         new = [w for s in sentences for w in s if w not in forms]
         out["new_form_share"] = len(new) / sum(len(s) for s in sentences)
         out["flops_per_token_done"] = flops_per_token(
@@ -154,13 +172,8 @@ def measure_backend(
 
         t = median_time(everything, repeats)
         out["throughput"][str(bs)] = words / t
-    typical = [s for s in sentences if 18 <= len(s) <= 22][:50] or list(sentences[:50])
-    lat = []
-    for s in typical * 3:
-        t0 = time.perf_counter()
-        job([s])
-        lat.append(time.perf_counter() - t0)
-    lat = lat[len(typical) :]  # the first pass warms up
+    typical = typical_sentences(sentences)
+    lat = latencies(job, typical)
     out["latency_ms"] = {
         q: 1000 * float(np.percentile(lat, p)) for q, p in (("p50", 50), ("p95", 95), ("p99", 99))
     }
@@ -241,7 +254,8 @@ def size_sweep(
     from postag.batching import run_batched
     from postag.bundle import load_manifest
     from postag.contract import IOContract
-    from postag.session import FAST_FORMS, FastModel, load_forms
+    from postag.session import FastModel
+    from postag.tagger import MAX_BATCH_TOKENS
 
     from .config import ModelConfig
     from .fast_path import char_table, export_fast
@@ -250,7 +264,7 @@ def size_sweep(
     man = load_manifest(bundle)
     enc = man.encoder()
     forms = load_forms(man.path(FAST_FORMS))
-    typical = [s for s in sentences if 18 <= len(s) <= 22][:50] or list(sentences[:50])
+    typical = typical_sentences(sentences)
     words = sum(len(s) for s in sentences)
     avg_word = float(np.mean([len(w) for s in sentences for w in s]))
     out = []
@@ -264,13 +278,8 @@ def size_sweep(
             export_fast(model, table, path, {"postag.table_rows": str(len(table))})
             contract = IOContract.from_dict(man.data["fast_path"]["contract"])
             fast = FastModel(path, contract, forms, "cpu", threads)
-            lat = []
-            for s in typical * 3:
-                t0 = time.perf_counter()
-                fast.run(enc.encode([s])).argmax(-1)
-                lat.append(time.perf_counter() - t0)
-            lat = lat[len(typical) :]
-            t = median_time(lambda m=fast: run_batched(m.run, enc, sentences, 1024), 3)
+            lat = latencies(lambda b, m=fast: m.run(enc.encode(b)).argmax(-1), typical)
+            t = median_time(lambda m=fast: run_batched(m.run, enc, sentences, MAX_BATCH_TOKENS), 3)
         row = {
             "hidden": h,
             "params": sum(p.numel() for p in model.parameters()),
@@ -596,15 +605,7 @@ def run_bench(
         "backends": results,
         "cold_start_s": cold,
         "bundle_mb": {
-            f: man.path(f).stat().st_size / 1e6
-            for f in (
-                "model.onnx",
-                "model.fast.onnx",
-                "model.int8.onnx",
-                "model.fast.int8.onnx",
-                "model.torchscript.pt",
-            )
-            if f in man.data["files"]
+            f: man.path(f).stat().st_size / 1e6 for f in MODEL_FILES if f in man.data["files"]
         },
         "installed": installed_sizes(),
         "size_sweep": size_sweep(bundle, sweep, sentences, threads, log)

@@ -11,20 +11,14 @@ from pathlib import Path
 
 import click
 
-from postag.cli import Options, cli, report_dir_option
+from postag.cli import Options, cli, report_dir_option, require_extra, require_spark
 
 DEFAULT_CKPT_DIR = Path("artifacts") / "checkpoints"
-INSTALL_EXPORT = "pip install 'postag[export]'"
 
 
 def require_torch() -> None:
     """Raise a ClickException with the install command when torch cannot be imported."""
-    try:
-        import torch  # noqa: F401 - only to see that it is there
-    except ImportError:
-        raise click.ClickException(
-            f"this command needs PyTorch, which is not installed: {INSTALL_EXPORT}"
-        ) from None
+    require_extra(("torch",), "this command needs PyTorch", "export")
 
 
 data_option = click.option(
@@ -260,6 +254,7 @@ def export_cmd(
     """Export a checkpoint to a verified bundle: ONNX fp32 + int8, TorchScript,
     vocabularies, manifest, model card. Fails (and writes nothing) if any check fails."""
     require_torch()
+    from postag.bundle import MODEL_FILES
     from postag.data import read_conllu
 
     from .bundle import build_bundle
@@ -288,13 +283,7 @@ def export_cmd(
     )
     m = res.manifest
     click.echo(f"\nbundle: {res.path}  ({res.seconds:.1f}s)")
-    for fname in (
-        "model.onnx",
-        "model.fast.onnx",
-        "model.int8.onnx",
-        "model.fast.int8.onnx",
-        "model.torchscript.pt",
-    ):
+    for fname in MODEL_FILES:
         if fname not in m["files"]:
             continue
         click.echo(f"  {fname:<22} {m['files'][fname]['bytes'] / 1e6:7.2f} MB")
@@ -476,10 +465,7 @@ def spark_bench(
 ) -> None:
     """Spark scaling on this machine: local[1] vs local[2] vs the single-process runtime
     on the same synthetic corpus. Needs 'postag[spark]' and Java 17."""
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        raise click.ClickException("spark-bench needs pip install 'postag[spark]'") from None
+    require_spark()
     from postag.bundle import load_manifest
 
     from .corpus import locate_corpus

@@ -23,6 +23,14 @@ from .vocab import Encoder, Vocab
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 REQUIRED_FILES = ("model.onnx", "words.json", "chars.json", "tags.json")
+#: The model files a bundle may hold, in the order the CLI and the bench report them.
+MODEL_FILES = (
+    "model.onnx",
+    "model.fast.onnx",
+    "model.int8.onnx",
+    "model.fast.int8.onnx",
+    "model.torchscript.pt",
+)
 #: Manifest keys that the identity hash (embedded in the ONNX metadata) covers. The
 #: per-file hashes and validation results are left out: they depend on the model files.
 IDENTITY_KEYS = (

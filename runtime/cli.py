@@ -238,15 +238,31 @@ def info(opts: Options, bundle: str, as_json: bool) -> None:
     click.echo(f"provider for --provider auto: {resolve_provider('auto')}")
 
 
-def _require_serve() -> None:
+def require_extra(modules: tuple[str, ...], what: str, extra: str) -> None:
+    """A ClickException naming the install command unless every module imports:
+    ``"<what>, which is not installed: pip install 'postag[<extra>]'"``."""
+    import importlib
+
     try:
-        import fastapi  # noqa: F401
-        import uvicorn  # noqa: F401
+        for name in modules:
+            importlib.import_module(name)
     except ImportError:
         raise click.ClickException(
-            "serving needs FastAPI and uvicorn, which are not installed: "
-            "pip install 'postag[serve]'"
+            f"{what}, which is not installed: pip install 'postag[{extra}]'"
         ) from None
+
+
+def _require_serve() -> None:
+    require_extra(("fastapi", "uvicorn"), "serving needs FastAPI and uvicorn", "serve")
+
+
+def require_spark() -> None:
+    """PySpark (the ``spark`` extra) and a Java runtime for it."""
+    import shutil
+
+    require_extra(("pyspark",), "this command needs PySpark (and Java 17)", "spark")
+    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+        raise click.ClickException("Spark needs Java 17: install it or set JAVA_HOME")
 
 
 @cli.command()
@@ -477,17 +493,7 @@ def spark_tag(
     """Tag INPUT on Apache Spark with BUNDLE and write OUTPUT (a Spark directory) with
     `tokens` and `upos` array columns added; prints rows/s and words/s. Output is
     committed only when the whole job succeeds. Needs 'postag[spark]' and Java 17."""
-    import shutil
-
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        raise click.ClickException(
-            "spark-tag needs PySpark, which is not installed: pip install 'postag[spark]' "
-            "(and Java 17)"
-        ) from None
-    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
-        raise click.ClickException("Spark needs Java 17: install it or set JAVA_HOME")
+    require_spark()
     from .spark import SparkJobError, run_spark_job
 
     try:

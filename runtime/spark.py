@@ -47,10 +47,21 @@ _TAGGERS: dict[tuple[str, int], Any] = {}
 class SparkTagStats:
     """Counters the executors add to while the job runs (read them after an action)."""
 
-    loads: Accumulator  # bundle loads (once per Python worker process)
+    loads: Accumulator  # the pid of the worker process, once per bundle load
     batches: Accumulator  # Arrow batches tagged
     rows: Accumulator
     words: Accumulator
+
+
+class _ListParam:
+    """Accumulator of lists (pyspark's AccumulatorParam protocol), concatenated."""
+
+    def zero(self, value: list) -> list:
+        return []
+
+    def addInPlace(self, a: list, b: list) -> list:  # noqa: N802 - pyspark's name
+        a.extend(b)
+        return a
 
 
 def task_threads(spark: SparkSession) -> int:
@@ -72,7 +83,7 @@ def _tagger(path: str, threads: int, loads: Accumulator) -> Any:
     key = (path, threads)
     if key not in _TAGGERS:
         _TAGGERS[key] = Tagger.load(path, provider="cpu", threads=threads)
-        loads.add(1)
+        loads.add([os.getpid()])
     return _TAGGERS[key]
 
 
@@ -121,7 +132,7 @@ def tag_dataframe(
         sc.addFile(str(root), recursive=True)
     threads = threads or task_threads(spark)
     acc = sc.accumulator
-    stats = SparkTagStats(acc(0), acc(0), acc(0), acc(0))
+    stats = SparkTagStats(acc([], _ListParam()), acc(0), acc(0), acc(0))
     schema = StructType(
         [
             *df.schema.fields,
@@ -308,7 +319,10 @@ def run_spark_job(
         old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
         out.rename(old)
         tmp.rename(out)
-        shutil.rmtree(old) if old.is_dir() else old.unlink()
+        if old.is_dir():
+            shutil.rmtree(old)
+        else:
+            old.unlink()
     else:
         tmp.rename(out)
     job = time.perf_counter() - t0
@@ -316,7 +330,7 @@ def run_spark_job(
         out,
         int(stats.rows.value),
         int(stats.words.value),
-        int(stats.loads.value),
+        len(stats.loads.value),
         int(stats.batches.value),
         startup,
         job,
