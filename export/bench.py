@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -28,56 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from postag.bundle import MODEL_FILES
-from postag.session import FAST_FORMS, load_forms
+from postag.layout import FAST_FORMS, MODEL_FILES
+from postag.session import load_forms
 
-BATCH_SIZES = (1, 8, 64, 256)
-
-
-def median_time(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
-def typical_sentences(sentences: Sequence[Sequence[str]]) -> list[Sequence[str]]:
-    """Up to 50 sentences of typical length (18–22 words) for the latency measurement."""
-    return [s for s in sentences if 18 <= len(s) <= 22][:50] or list(sentences[:50])
-
-
-def latencies(fn: Callable[[Sequence[str]], Any], typical: Sequence[Sequence[str]]) -> list[float]:
-    """Seconds per call of ``fn([sentence])``: three passes, the first one discarded as warm-up."""
-    times = []
-    for s in list(typical) * 3:
-        t0 = time.perf_counter()
-        fn([s])
-        times.append(time.perf_counter() - t0)
-    return times[len(typical) :]
-
-
-def flops_per_token(cfg: dict[str, Any], avg_word_len: float, char_share: float = 1.0) -> float:
-    """Multiply-adds × 2 of one token's forward pass (LSTM gates, output layer); the
-    character BiLSTM counted for ``char_share`` of the tokens (the fast graph skips it
-    for forms in its table)."""
-
-    def lstm(inp: int, hid: int) -> float:
-        return 2 * 4 * hid * (inp + hid)
-
-    total = 0.0
-    if cfg["char_hidden"]:
-        total += 2 * lstm(cfg["char_dim"], cfg["char_hidden"]) * avg_word_len * char_share
-    width = cfg["word_dim"] + 2 * cfg["char_hidden"]
-    dirs = 2 if cfg["bidirectional"] else 1
-    for _ in range(cfg["layers"]):
-        total += dirs * lstm(width, cfg["hidden"])
-        width = dirs * cfg["hidden"]
-    total += 2 * width * cfg["n_tags"]
-    return total
+from .bench_measure import BATCH_SIZES, flops_per_token, latencies, median_time, typical_sentences
 
 
 def matmul_gflops(threads: int, n: int = 1024, repeats: int = 5) -> float:
@@ -86,113 +39,6 @@ def matmul_gflops(threads: int, n: int = 1024, repeats: int = 5) -> float:
     b = np.random.default_rng(1).standard_normal((n, n), dtype=np.float32)
     t = median_time(lambda: a @ b, repeats, warmup=2)
     return 2 * n**3 / t / 1e9
-
-
-def job_for(
-    backend: str, bundle: Path, checkpoint: Path | None, threads: int
-) -> Callable[[Sequence[Sequence[str]]], Any]:
-    """A callable: a batch of pre-tokenized sentences → the backend's output, with the
-    preprocessing (encoding) included; built in this process. ``runtime`` rows are the
-    runtime's whole job (``Tagger.tag_batch``: tokens in, tag strings out)."""
-    if backend in ("runtime", "runtime-int8", "runtime-cuda"):
-        from postag.tagger import Tagger
-
-        provider = "cuda" if backend == "runtime-cuda" else "cpu"
-        tagger = Tagger.load(bundle, provider, threads, quantized=backend == "runtime-int8")
-        return tagger.tag_batch
-    run, enc = runner_for(backend, bundle, checkpoint, threads)
-    return lambda sents: run(enc.encode(sents))
-
-
-def runner_for(backend: str, bundle: Path, checkpoint: Path | None, threads: int):  # noqa: ANN201
-    """A callable: EncodedBatch → log-probs, built in this process."""
-    from postag.bundle import load_manifest
-    from postag.session import OnnxModel
-
-    man = load_manifest(bundle)
-    if backend in ("pytorch", "seed-pytorch", "torchscript"):
-        import torch
-
-        torch.set_num_threads(threads or os.cpu_count() or 1)
-        from .checkpoint import Checkpoint
-        from .predict import torch_runner
-        from .torchscript_export import load_torchscript
-
-        if backend == "torchscript":
-            return torch_runner(load_torchscript(bundle / "model.torchscript.pt")), man.encoder()
-        ckpt = Checkpoint.load(checkpoint)  # type: ignore[arg-type]
-        return torch_runner(ckpt.model()), ckpt.encoder()
-    fname = "model.int8.onnx" if backend == "onnx-int8" else "model.onnx"
-    provider = "cuda" if backend == "onnx-cuda" else "cpu"
-    return OnnxModel(man.path(fname), man.contract, provider, threads).run, man.encoder()
-
-
-def measure_backend(
-    backend: str,
-    bundle: Path,
-    checkpoint: Path | None,
-    sentences: Sequence[Sequence[str]],
-    threads: int,
-    repeats: int,
-    batch_sizes: Sequence[int] = BATCH_SIZES,
-    texts: Sequence[str] = (),
-) -> dict[str, Any]:
-    """Throughput per batch size and single-sentence latency, in this process; for the
-    ``runtime`` row also raw text (``texts``: tokenization and sentence split included)."""
-    job = job_for(backend, bundle, checkpoint, threads)
-    out: dict[str, Any] = {"backend": backend, "throughput": {}}
-    # the roofline of the model this backend runs (the seed row is another model)
-    if backend in ("pytorch", "seed-pytorch"):
-        import torch
-
-        cfg = torch.load(checkpoint, map_location="cpu", weights_only=True)["model_config"]
-    else:
-        from postag.bundle import load_manifest
-
-        cfg = load_manifest(bundle).data["model_config"]
-    avg_word = float(np.mean([len(w) for s in sentences for w in s]))
-    out["flops_per_token"] = flops_per_token(cfg, min(avg_word, cfg["max_word_len"]))
-    if backend in ("runtime", "runtime-cuda") and (bundle / FAST_FORMS).exists():
-        # the fast graph runs the char BiLSTM only for forms outside its table
-        forms = set(load_forms(bundle / FAST_FORMS))
-        new = [w for s in sentences for w in s if w not in forms]
-        out["new_form_share"] = len(new) / sum(len(s) for s in sentences)
-        out["flops_per_token_done"] = flops_per_token(
-            cfg, min(avg_word, cfg["max_word_len"]), out["new_form_share"]
-        )
-    order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
-    for bs in batch_sizes:
-        # batches of bs sentences of similar length, as a bucketing caller would make
-        groups = [[sentences[i] for i in order[k : k + bs]] for k in range(0, len(order), bs)]
-        words = sum(len(s) for s in sentences)
-
-        def everything(groups: list = groups) -> None:
-            for g in groups:
-                job(g)  # preprocessing included
-
-        t = median_time(everything, repeats)
-        out["throughput"][str(bs)] = words / t
-    typical = typical_sentences(sentences)
-    lat = latencies(job, typical)
-    out["latency_ms"] = {
-        q: 1000 * float(np.percentile(lat, p)) for q, p in (("p50", 50), ("p95", 95), ("p99", 99))
-    }
-    out["latency_words"] = statistics.median(len(s) for s in typical)
-    if texts and backend == "runtime":
-        from postag.tokenizer import sentences as split_text
-
-        tagger = job.__self__  # type: ignore[attr-defined]
-        n_tok = sum(len(s) for t in texts for s in split_text(t))
-        tok_s = median_time(lambda: [split_text(t) for t in texts], repeats)
-        all_s = median_time(lambda: tagger.tag_many(texts), repeats)
-        out["raw_text"] = {
-            "texts": len(texts),
-            "tokens": n_tok,
-            "words_per_s": n_tok / all_s,
-            "tokenization_share": tok_s / all_s,
-        }
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return out
 
 
 def measure_in_subprocess(
@@ -205,20 +51,6 @@ def measure_in_subprocess(
     repeats: int,
 ) -> dict[str, Any]:
     """Each backend in a fresh process, so its peak RSS is its own."""
-    code = (
-        "import json, sys\n"
-        "from pathlib import Path\n"
-        "from postag.data import read_conllu\n"
-        "from postag.export.bench import measure_backend\n"
-        "a = json.loads(sys.argv[1])\n"
-        "corpus = read_conllu(a['data'])[: a['n']]\n"
-        "sents = [s.words for s in corpus]\n"
-        "texts = [s.text for s in corpus if s.text]\n"
-        "ck = Path(a['checkpoint']) if a['checkpoint'] else None\n"
-        "r = measure_backend(a['backend'], Path(a['bundle']), ck, sents, a['threads'], "
-        "a['repeats'], texts=texts)\n"
-        "print('RESULT ' + json.dumps(r))\n"
-    )
     args = json.dumps(
         {
             "backend": backend,
@@ -230,7 +62,8 @@ def measure_in_subprocess(
             "repeats": repeats,
         }
     )
-    proc = subprocess.run([sys.executable, "-c", code, args], capture_output=True, text=True)
+    cmd = [sys.executable, "-m", "postag.export.bench_measure", args]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[7:])
@@ -251,11 +84,10 @@ def size_sweep(
 
     import torch
 
-    from postag.batching import run_batched
+    from postag.batching import MAX_BATCH_TOKENS, run_batched
     from postag.bundle import load_manifest
     from postag.contract import IOContract
     from postag.session import FastModel
-    from postag.tagger import MAX_BATCH_TOKENS
 
     from .config import ModelConfig
     from .fast_path import char_table, export_fast
@@ -570,17 +402,7 @@ def run_bench(
         "Hello world, this is a typical sentence of about twenty words to tag for the "
         "cold start test .\n"
     )
-    torch_cmd = [
-        sys.executable,
-        "-c",
-        "import sys, torch\n"
-        "from postag.export.checkpoint import Checkpoint\n"
-        "from postag.export.predict import predict_tags\n"
-        f"ck = Checkpoint.load({str(checkpoint)!r})\n"
-        "s = sys.stdin.readline().split()\n"
-        "t = predict_tags(ck.model(), ck.encoder(), [s])[0]\n"
-        "print(' '.join(f'{w}/{ck.tags.items[i]}' for w, i in zip(s, t)), flush=True)\n",
-    ]
+    torch_cmd = [sys.executable, "-m", "postag.export.torch_tag", str(checkpoint)]
     postag = str(Path(sys.executable).with_name("postag"))
     cold = {
         "postag tag (onnxruntime)": cold_start(

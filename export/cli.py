@@ -1,7 +1,12 @@
-"""The torch-side commands of ``postag``: train, eval (export and verify follow).
+"""The torch commands of ``postag``: train, eval, export, verify, parity, bench.
 
-postag train [--preset default|seed] [--data DIR] [hyperparameters...]
-postag eval artifacts/checkpoints/default.pt test --conllu-out pred.conllu
+    postag train [--preset default|seed] [--data DIR] [hyperparameters...]
+    postag eval artifacts/checkpoints/default.pt test --conllu-out pred.conllu
+    postag export && postag verify artifacts/postag-en-ewt
+
+The runtime's command group (:mod:`postag.cli`) registers these by name and imports
+this module only when one of them runs. It imports no torch itself: each command calls
+:func:`require_torch` first, which says which extra to install where torch is absent.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from postag.cli import Options, cli, report_dir_option, require_extra, require_spark
+from postag.cli import DEFAULT_BUNDLE, Options, data_option, report_dir_option, require_extra
 
 DEFAULT_CKPT_DIR = Path("artifacts") / "checkpoints"
 
@@ -19,15 +24,6 @@ DEFAULT_CKPT_DIR = Path("artifacts") / "checkpoints"
 def require_torch() -> None:
     """Raise a ClickException with the install command when torch cannot be imported."""
     require_extra(("torch",), "this command needs PyTorch", "export")
-
-
-data_option = click.option(
-    "--data",
-    type=click.Path(),
-    default=None,
-    help="Corpus: a directory with *-ud-{train,dev,test}.conllu or one .conllu file. "
-    "Default: $POSTAG_DATA, then ../shared/data/ud-english-ewt, then a verified download.",
-)
 
 
 bundle_checkpoint_option = click.option(
@@ -40,7 +36,7 @@ bundle_checkpoint_option = click.option(
 
 def corpus_file(data: str | None, name: str) -> Path:
     """A split name (train/dev/test) of the located corpus, or a CoNLL-U file path."""
-    from .corpus import SPLITS, locate_corpus
+    from postag.corpus import SPLITS, locate_corpus
 
     return locate_corpus(data).path(name) if name in SPLITS else Path(name)
 
@@ -77,7 +73,7 @@ def hyperparameter_options(f):  # noqa: ANN001, ANN201
     return f
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--preset",
     type=click.Choice(["default", "seed"]),
@@ -107,10 +103,10 @@ def train_and_report(
     opts: Options, preset: str, data: str | None, path: Path, hp: dict[str, object]
 ) -> None:
     """Train, score on test, write checkpoint + curve + metrics, print a summary."""
+    from postag.corpus import corpus_identity, locate_corpus
     from postag.data import read_conllu
 
     from .config import PRESETS, ModelConfig, TrainConfig
-    from .corpus import corpus_identity, locate_corpus
     from .evaluate import evaluate_checkpoint
     from .trainer import plot_history
     from .trainer import train as run_training
@@ -163,7 +159,7 @@ def train_and_report(
     click.echo(f"checkpoint: {path}\ncurve: {curve}")
 
 
-@cli.command(name="eval")
+@click.command(name="eval")
 @click.argument("checkpoint", type=click.Path())
 @click.argument("file", metavar="FILE|dev|test")
 @data_option
@@ -221,10 +217,7 @@ def evaluate(
         opts.echo(f"confusion heatmap: {plot}")
 
 
-DEFAULT_BUNDLE = Path("artifacts") / "postag-en-ewt"
-
-
-@cli.command(name="export")
+@click.command(name="export")
 @click.option(
     "--checkpoint",
     type=click.Path(dir_okay=False),
@@ -235,7 +228,7 @@ DEFAULT_BUNDLE = Path("artifacts") / "postag-en-ewt"
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
-    default=str(DEFAULT_BUNDLE),
+    default=DEFAULT_BUNDLE,
     show_default=True,
     help="Bundle directory (replaced only after verification).",
 )
@@ -255,10 +248,10 @@ def export_cmd(
     vocabularies, manifest, model card. Fails (and writes nothing) if any check fails."""
     require_torch()
     from postag.bundle import MODEL_FILES
+    from postag.corpus import locate_corpus
     from postag.data import read_conllu
 
     from .bundle import build_bundle
-    from .corpus import locate_corpus
 
     path = Path(checkpoint) if checkpoint else DEFAULT_CKPT_DIR / "default.pt"
     if not path.exists():
@@ -302,7 +295,7 @@ def export_cmd(
         )
 
 
-@cli.command()
+@click.command()
 @click.argument("bundle", type=click.Path())
 @bundle_checkpoint_option
 @click.pass_obj
@@ -321,7 +314,7 @@ def verify(opts: Options, bundle: str, checkpoint: str | None) -> None:
     click.echo(f"all {len(report.checks)} checks passed")
 
 
-@cli.command()
+@click.command()
 @click.argument("bundle", type=click.Path())
 @bundle_checkpoint_option
 @click.option(
@@ -363,8 +356,8 @@ def parity(
         raise click.ClickException(f"parity failed for: {', '.join(failed)}")
 
 
-@cli.command()
-@click.argument("bundle", type=click.Path(), default=str(DEFAULT_BUNDLE))
+@click.command()
+@click.argument("bundle", type=click.Path(), default=DEFAULT_BUNDLE)
 @bundle_checkpoint_option
 @click.option(
     "--seed-checkpoint",
@@ -443,42 +436,3 @@ def bench(
         f"report: {Path(out) / 'bench.json'}, {Path(out) / 'bench.md'}, "
         + ", ".join(report["plots"])
     )
-
-
-@cli.command(name="spark-bench")
-@click.argument("bundle", default=str(DEFAULT_BUNDLE), type=click.Path())
-@data_option
-@click.option(
-    "--sentences",
-    type=click.IntRange(min=1),
-    default=200_000,
-    show_default=True,
-    help="Rows of the synthetic corpus (EWT sentences sampled with replacement).",
-)
-@click.option(
-    "--masters", default="local[1],local[2]", show_default=True, help="Spark masters to compare."
-)
-@report_dir_option("artifacts/spark", "spark.json and spark.md")
-@click.pass_obj
-def spark_bench(
-    opts: Options, bundle: str, data: str | None, sentences: int, masters: str, out: str
-) -> None:
-    """Spark scaling on this machine: local[1] vs local[2] vs the single-process runtime
-    on the same synthetic corpus. Needs 'postag[spark]' and Java 17."""
-    require_spark()
-    from postag.bundle import load_manifest
-
-    from .corpus import locate_corpus
-    from .spark_bench import markdown, run_spark_bench
-
-    man = load_manifest(bundle)
-    corpus = locate_corpus(data)
-    files = [corpus.path(s) for s in ("train", "dev", "test") if s in corpus.files]
-    report = run_spark_bench(
-        man.root, files, sentences, Path(out), masters.split(","), log=opts.echo
-    )
-    click.echo(markdown(report))
-
-
-def main() -> None:
-    cli()

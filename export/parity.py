@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from postag.batching import run_batched
+from postag.batching import MAX_BATCH_TOKENS, run_batched
 from postag.contract import IOContract
 from postag.vocab import Encoder
 
@@ -31,7 +31,7 @@ def compare_backends(
     backends: Sequence[Backend],
     sentences: Sequence[Sequence[str]],
     contract: IOContract,
-    max_tokens: int = 4096,
+    max_tokens: int = MAX_BATCH_TOKENS,
 ) -> dict[str, dict[str, Any]]:
     """Per backend: sentences, tokens, tag agreement, identical sentences, max/mean |Δ|."""
     ref = run_batched(torch_runner(model.eval()), encoder, sentences, max_tokens)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from postag.batching import run_batched
+from postag.batching import MAX_BATCH_TOKENS, run_batched
 from postag.vocab import EncodedBatch, Encoder
 
 from .model import TaggerModel
@@ -29,7 +29,10 @@ def torch_runner(module: torch.nn.Module):  # noqa: ANN201 - returns a Runner
 
 
 def predict_log_probs(
-    model: TaggerModel, encoder: Encoder, sentences: Sequence[Sequence[str]], max_tokens: int = 4096
+    model: TaggerModel,
+    encoder: Encoder,
+    sentences: Sequence[Sequence[str]],
+    max_tokens: int = MAX_BATCH_TOKENS,
 ) -> list[np.ndarray]:
     was_training = model.training
     model.eval()

@@ -16,17 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from .batching import run_batched
+from .batching import MAX_BATCH_TOKENS, flatten, regroup, run_batched, split_documents
 from .bundle import Manifest, identity_sha256, load_manifest
 from .contract import IOContract
 from .errors import BundleError
 from .session import FastModel, OnnxModel, load_forms
 from .tokenizer import sentences as split_text
-
-#: Default token budget per session run (padded tokens). Measured with `make bench`'s
-#: data on 2 cores (all 2,077 EWT test sentences, fast graph): 512-1,024 tokens per run
-#: give the most words/s (~26k); 8,192 gave 19k (bigger LSTM batches run slower here).
-MAX_BATCH_TOKENS = 1024
 
 
 @dataclass
@@ -143,10 +138,5 @@ class Tagger:
         self, texts: Iterable[str], top_k: int = 0, probs: bool = False
     ) -> list[list[TaggedSentence]]:
         """Raw texts → per-text sentence lists, tagged together in one bucketed pass."""
-        split = [split_text(t) for t in texts]
-        flat = self.tag_batch([s for doc in split for s in doc], top_k=top_k, probs=probs)
-        out, k = [], 0
-        for doc in split:
-            out.append(flat[k : k + len(doc)])
-            k += len(doc)
-        return out
+        docs = split_documents(texts)
+        return regroup(self.tag_batch(flatten(docs), top_k=top_k, probs=probs), docs)

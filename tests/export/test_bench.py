@@ -5,8 +5,8 @@ import json
 
 from click.testing import CliRunner
 
-from postag.export.bench import flops_per_token
-from postag.export.cli import cli
+from postag.cli import cli
+from postag.export.bench_measure import flops_per_token
 
 
 def test_bench_writes_a_report(toy_bundle, tmp_path):

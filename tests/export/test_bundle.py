@@ -12,13 +12,13 @@ from click.testing import CliRunner
 from onnx import numpy_helper
 
 from postag.bundle import identity_sha256, load_manifest
+from postag.cli import cli
 from postag.contract import CONTRACT, FAST_CONTRACT, IOContract
 from postag.data import read_conllu
 from postag.errors import BundleError, ParityError
 from postag.export import bundle as bundle_mod
 from postag.export.bundle import build_bundle, verify_bundle_dir
 from postag.export.checkpoint import Checkpoint
-from postag.export.cli import cli
 from postag.export.config import ModelConfig
 from postag.export.verify import Case
 from postag.files import sha256_file

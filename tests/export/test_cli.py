@@ -6,7 +6,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from postag.export.cli import cli
+from postag.cli import cli
 
 TINY = [
     "--epochs",

@@ -167,7 +167,7 @@ def test_runtime_never_imports_torch(bundle, tmp_path):
     and the torch commands say how to install it when torch is unavailable."""
     code = (
         "import sys\n"
-        "from postag.export.cli import main\n"
+        "from postag.cli import main\n"
         "for args in (['tag', '--bundle', sys.argv[1], '--format', 'json'],"
         " ['info', sys.argv[1]]):\n"
         "    sys.argv = ['postag', *args]\n"
@@ -190,7 +190,7 @@ def test_runtime_never_imports_torch(bundle, tmp_path):
     assert out.stdout.strip().endswith("TORCH-FREE")
     blocked = (
         "import sys; sys.modules['torch'] = None\n"  # as if torch were not installed
-        "from postag.export.cli import main\n"
+        "from postag.cli import main\n"
         "sys.argv = ['postag', 'train']\n"
         "main()\n"
     )

@@ -10,13 +10,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from postag.batching import MAX_BATCH_TOKENS
+
 fastapi = pytest.importorskip("fastapi", reason="needs the serve extra (pip install '.[serve]')")
 from click.testing import CliRunner  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
 from postag import Tagger  # noqa: E402
 from postag.cli import cli  # noqa: E402
-from postag.serve import ServeConfig, create_app  # noqa: E402, F401
+from postag.serve.app import create_app  # noqa: E402
+from postag.serve.config import ServeConfig  # noqa: E402
 
 SENTS = [
     ["Alice", "saw", "Paris", "."],
@@ -41,7 +44,7 @@ def test_health_info_and_openapi(tagger):
         assert c.get("/v1/health").json()["model_loaded"] is True
         info = c.get("/v1/info").json()
         assert info["name"] == "toy" and info["provider"] == "CPUExecutionProvider"
-        assert info["serve"]["max_batch_tokens"] == 4096
+        assert info["serve"]["max_batch_tokens"] == MAX_BATCH_TOKENS
         schema = c.get("/openapi.json").json()
         assert "/v1/tag" in schema["paths"] and "TagRequest" in schema["components"]["schemas"]
 
@@ -143,7 +146,7 @@ def test_graceful_shutdown_finishes_in_flight_requests(tagger, monkeypatch):
     import httpx
     import uvicorn
 
-    from postag.loadtest import free_port
+    from postag.serve.loadtest import free_port
 
     monkeypatch.setattr(tagger, "tag_batch", slow(tagger, 0.8))
     port = free_port()

@@ -21,7 +21,8 @@ from pyspark.sql.types import ArrayType, StringType, StructField, StructType  # 
 
 from postag import Tagger  # noqa: E402
 from postag.cli import cli  # noqa: E402
-from postag.spark import spark_session, tag_dataframe, task_threads  # noqa: E402
+from postag.spark import tag_dataframe, task_threads  # noqa: E402
+from postag.spark.job import spark_session  # noqa: E402
 
 TEXTS = [
     "The cat sat on the mat. It was happy!",

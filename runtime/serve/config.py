@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..batching import MAX_BATCH_TOKENS
+
 
 @dataclass
 class ServeConfig:
-    max_batch_tokens: int = 4096  # micro-batching: tokens per session run
+    max_batch_tokens: int = MAX_BATCH_TOKENS  # micro-batching: tokens per session run
     max_wait_ms: float = 5.0  # how long the first request of a batch waits for company
     queue_size: int = 1024  # requests waiting; beyond it → 503 + Retry-After
     max_body_bytes: int = 1_000_000  # → 413

@@ -21,10 +21,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from .data import parse_conllu, write_conllu_with_tags
-from .errors import CorpusError, PostagError
-from .tagger import TaggedSentence
-from .tokenizer import split_sentences
+from ..data import parse_conllu, write_conllu_with_tags
+from ..errors import CorpusError, PostagError
+from ..tagger import TaggedSentence
+from ..tokenizer import split_sentences
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\ufeff]")
 

@@ -24,8 +24,8 @@ from typing import Any
 
 import httpx
 
-from .bundle import load_manifest
-from .data import read_conllu
+from ..bundle import load_manifest
+from ..data import read_conllu
 
 
 def free_port() -> int:
@@ -119,7 +119,7 @@ def run_loadtest(
     cmd = [
         sys.executable,
         "-m",
-        "postag.cli",
+        "postag",
         "--quiet",
         "--threads",
         str(threads),

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from postag.data import read_conllu
+from ..data import read_conllu
 
 
 def build_corpus(files: Sequence[Path], n: int, out: Path, seed: int = 0) -> int:
@@ -38,7 +38,7 @@ def build_corpus(files: Sequence[Path], n: int, out: Path, seed: int = 0) -> int
 
 def runtime_baseline(bundle: Path, corpus: Path, threads: int, chunk: int = 4096) -> dict:
     """The same texts through the runtime in this process (tokenization included)."""
-    from postag.tagger import Tagger
+    from ..tagger import Tagger
 
     texts = [json.loads(line)["text"] for line in corpus.open(encoding="utf-8")]
     t0 = time.perf_counter()
@@ -61,20 +61,11 @@ def runtime_baseline(bundle: Path, corpus: Path, threads: int, chunk: int = 4096
 
 
 def spark_run(bundle: Path, corpus: Path, out: Path, master: str) -> dict:
-    """``run_spark_job`` in a fresh Python process (its own JVM); wall time included."""
-    code = (
-        "import json, sys\n"
-        "from postag.spark import run_spark_job\n"
-        "a = json.loads(sys.argv[1])\n"
-        "r = run_spark_job(a['bundle'], a['input'], a['output'], master=a['master'], "
-        "overwrite=True)\n"
-        "print('RESULT ' + json.dumps({'rows': r.rows, 'words': r.words, 'loads': r.loads, "
-        "'batches': r.batches, 'startup_s': r.startup_s, 'job_s': r.job_s}))\n"
-    )
+    """``python -m postag.spark.job`` in a fresh process (its own JVM); wall time included."""
     args = {"bundle": str(bundle), "input": str(corpus), "output": str(out), "master": master}
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-c", code, json.dumps(args)], capture_output=True, text=True
+        [sys.executable, "-m", "postag.spark.job", json.dumps(args)], capture_output=True, text=True
     )
     wall = time.perf_counter() - t0
     for line in proc.stdout.splitlines():

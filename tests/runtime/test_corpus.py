@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from postag import corpus as corpus_mod
+from postag.corpus import EWT_FILES, locate_corpus
 from postag.errors import CorpusError
-from postag.export import corpus as corpus_mod
-from postag.export.corpus import EWT_FILES, locate_corpus
 from tests.conftest import EWT, to_conllu, toy_sentences
 
 

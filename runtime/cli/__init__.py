@@ -1,0 +1,153 @@
+"""The ``postag`` command: one click group, its shared options and error handling.
+
+    postag tag notes.txt            # runtime commands: torch-free
+    postag train && postag export   # torch commands (the ``export`` extra)
+
+Every command is registered by name in :data:`COMMANDS` and imported only when it runs
+(or when ``--help`` lists it), so ``postag tag`` never pays for FastAPI, PySpark or the
+export code. The torch commands live in :mod:`postag.export.cli`; each imports torch
+inside its body and, where torch is absent, says which extra to install. One module per
+command family: :mod:`.tag` (tag, info), :mod:`.serve` (serve, loadtest), :mod:`.spark`
+(spark-tag, spark-bench), :mod:`.triton` (export-triton).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from .. import __version__
+from ..errors import PostagError
+
+#: command name → "module:attribute" of its click command, in ``--help`` order.
+COMMANDS = {
+    "tag": "postag.cli.tag:tag",
+    "info": "postag.cli.tag:info",
+    "serve": "postag.cli.serve:serve",
+    "loadtest": "postag.cli.serve:loadtest",
+    "export-triton": "postag.cli.triton:export_triton_cmd",
+    "spark-tag": "postag.cli.spark:spark_tag",
+    "spark-bench": "postag.cli.spark:spark_bench",
+    # torch commands (the ``export`` extra)
+    "train": "postag.export.cli:train",
+    "eval": "postag.export.cli:evaluate",
+    "export": "postag.export.cli:export_cmd",
+    "verify": "postag.export.cli:verify",
+    "parity": "postag.export.cli:parity",
+    "bench": "postag.export.cli:bench",
+}
+
+DEFAULT_BUNDLE = "artifacts/postag-en-ewt"
+
+
+@dataclass
+class Options:
+    threads: int
+    quiet: bool
+
+    def echo(self, message: str = "", err: bool = False) -> None:
+        if not self.quiet:
+            click.echo(message, err=err)
+
+
+class PostagGroup(click.Group):
+    """Lazily imported commands; postag's typed errors become a one-line message and
+    exit code 1."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PostagError as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            raise click.ClickException("interrupted; nothing half-written was kept") from None
+
+
+def report_dir_option(default: str, files: str):  # noqa: ANN201 - a click decorator
+    """``--out DIR`` for commands that write a report."""
+    return click.option(
+        "--out",
+        type=click.Path(file_okay=False),
+        default=default,
+        show_default=True,
+        help=f"Where {files} go.",
+    )
+
+
+bundle_option = click.option(
+    "--bundle",
+    envvar="POSTAG_BUNDLE",
+    default=DEFAULT_BUNDLE,
+    show_default=True,
+    type=click.Path(),
+    help="Bundle directory (or set POSTAG_BUNDLE).",
+)
+
+
+data_option = click.option(
+    "--data",
+    type=click.Path(),
+    default=None,
+    help="Corpus: a directory with *-ud-{train,dev,test}.conllu or one .conllu file. "
+    "Default: $POSTAG_DATA, then ../shared/data/ud-english-ewt, then a verified download.",
+)
+
+
+def require_extra(modules: tuple[str, ...], what: str, extra: str) -> None:
+    """A ClickException naming the install command unless every module imports:
+    ``"<what>, which is not installed: pip install 'postag[<extra>]'"``."""
+    try:
+        for name in modules:
+            importlib.import_module(name)
+    except ImportError:
+        raise click.ClickException(
+            f"{what}, which is not installed: pip install 'postag[{extra}]'"
+        ) from None
+
+
+def require_serve() -> None:
+    require_extra(("fastapi", "uvicorn"), "serving needs FastAPI and uvicorn", "serve")
+
+
+def require_spark() -> None:
+    """PySpark (the ``spark`` extra) and a Java runtime for it."""
+    require_extra(("pyspark",), "this command needs PySpark (and Java 17)", "spark")
+    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+        raise click.ClickException("Spark needs Java 17: install it or set JAVA_HOME")
+
+
+@click.group(cls=PostagGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--threads",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Intra-op threads for torch and onnxruntime (0 = all cores).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only results and errors.")
+@click.version_option(__version__, prog_name="postag")
+@click.pass_context
+def cli(ctx: click.Context, threads: int, quiet: bool) -> None:
+    """postag — an LSTM part-of-speech tagger from PyTorch training to a verified,
+    torch-free ONNX runtime."""
+    ctx.obj = Options(threads=threads, quiet=quiet)
+
+
+def main() -> None:
+    """The ``postag`` console script (and ``python -m postag``)."""
+    cli()

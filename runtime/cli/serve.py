@@ -1,0 +1,169 @@
+"""`postag serve` (the HTTP service) and `postag loadtest` (a bounded load test of it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..serve.config import ServeConfig
+from . import DEFAULT_BUNDLE, Options, report_dir_option, require_serve
+
+
+@click.command()
+@click.argument("bundle", default=DEFAULT_BUNDLE, type=click.Path())
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes (each loads the model and batches on its own).",
+)
+@click.option(
+    "--provider", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"])
+)
+@click.option(
+    "--max-batch-tokens",
+    type=click.IntRange(min=1),
+    default=ServeConfig.max_batch_tokens,
+    show_default=True,
+    help="Micro-batching: tokens per session run.",
+)
+@click.option(
+    "--max-wait-ms",
+    type=click.FloatRange(min=0),
+    default=ServeConfig.max_wait_ms,
+    show_default=True,
+    help="Micro-batching: how long a request may wait for batch-mates.",
+)
+@click.option(
+    "--queue-size",
+    type=click.IntRange(min=1),
+    default=ServeConfig.queue_size,
+    show_default=True,
+    help="Requests that may wait; beyond it the server answers 503 + Retry-After.",
+)
+@click.option(
+    "--max-body-bytes",
+    type=click.IntRange(min=1),
+    default=ServeConfig.max_body_bytes,
+    show_default=True,
+)
+@click.option(
+    "--max-sentences",
+    type=click.IntRange(min=1),
+    default=ServeConfig.max_sentences,
+    show_default=True,
+)
+@click.option(
+    "--max-tokens", type=click.IntRange(min=1), default=ServeConfig.max_tokens, show_default=True
+)
+@click.pass_obj
+def serve(
+    opts: Options,
+    bundle: str,
+    host: str,
+    port: int,
+    workers: int,
+    provider: str,
+    max_batch_tokens: int,
+    max_wait_ms: float,
+    queue_size: int,
+    max_body_bytes: int,
+    max_sentences: int,
+    max_tokens: int,
+) -> None:
+    """Serve BUNDLE over HTTP: POST /v1/tag, GET /v1/health, GET /v1/info, /docs."""
+    require_serve()
+    import json
+    import os
+
+    import uvicorn
+
+    from ..bundle import load_manifest
+
+    load_manifest(bundle)  # fail fast, with a clear message, before any worker starts
+    conf = {
+        "bundle": str(Path(bundle).resolve()),
+        "provider": provider,
+        "threads": opts.threads,
+        "serve": {
+            "max_batch_tokens": max_batch_tokens,
+            "max_wait_ms": max_wait_ms,
+            "queue_size": queue_size,
+            "max_body_bytes": max_body_bytes,
+            "max_sentences": max_sentences,
+            "max_tokens": max_tokens,
+        },
+    }
+    os.environ["POSTAG_SERVE"] = json.dumps(conf)
+    uvicorn.run(
+        "postag.serve.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning" if opts.quiet else "info",
+        timeout_graceful_shutdown=30,
+    )
+
+
+@click.command()
+@click.argument("bundle", default=DEFAULT_BUNDLE, type=click.Path())
+@click.option(
+    "--clients", default="1,8,50", show_default=True, help="Comma-separated concurrency levels."
+)
+@click.option(
+    "--requests",
+    "n_requests",
+    type=click.IntRange(min=1),
+    default=500,
+    show_default=True,
+    help="Requests per concurrency level (a hard bound).",
+)
+@click.option(
+    "--time-cap",
+    type=click.FloatRange(min=1),
+    default=60,
+    show_default=True,
+    help="Seconds per level at most; the level stops by itself after it.",
+)
+@click.option("--sentences-per-request", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option(
+    "--data",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="CoNLL-U file whose sentences are sent [the bundle's fixed sample of EWT dev sentences].",
+)
+@report_dir_option("artifacts/loadtest", "loadtest.json and loadtest.md")
+@click.pass_obj
+def loadtest(
+    opts: Options,
+    bundle: str,
+    clients: str,
+    n_requests: int,
+    time_cap: float,
+    sentences_per_request: int,
+    data: str | None,
+    out: str,
+) -> None:
+    """Start `postag serve` on a free loopback port, load it with N concurrent clients
+    (bounded in requests and time), report requests/s, words/s, p50/p99 latency, errors."""
+    require_serve()
+    from ..serve.loadtest import run_loadtest
+
+    levels = [int(c) for c in clients.split(",") if c.strip()]
+    report = run_loadtest(
+        bundle,
+        levels,
+        n_requests,
+        time_cap,
+        sentences_per_request,
+        data,
+        Path(out),
+        threads=opts.threads,
+        log=opts.echo,
+    )
+    click.echo(report)

@@ -1,0 +1,61 @@
+"""The bundle's layout, declared once: file names and ONNX metadata keys.
+
+Every writer (the export) and reader (runtime, Triton, bench, gate) names bundle files
+and metadata keys through these constants, never through string literals.
+
+    artifacts/postag-en-ewt/
+      manifest.json            name, versions, contract, tags, files + sha256, validation
+      model.onnx               ONNX fp32 (CONTRACT)            model.int8.onnx  int8
+      model.fast.onnx          fast graph (FAST_CONTRACT)      model.fast.int8.onnx  int8
+      char_forms.json          the fast graph's precomputed word forms
+      model.torchscript.pt     TorchScript
+      words.json chars.json tags.json    vocabularies and tag list (JSON lists)
+      verification.json        the gate's fixed sample
+      training_curve.png MODEL_CARD.md
+"""
+
+from __future__ import annotations
+
+FORMAT_VERSION = 1
+
+MANIFEST = "manifest.json"
+MODEL = "model.onnx"
+MODEL_INT8 = "model.int8.onnx"
+FAST_MODEL = "model.fast.onnx"
+FAST_INT8 = "model.fast.int8.onnx"
+FAST_FORMS = "char_forms.json"
+TORCHSCRIPT = "model.torchscript.pt"
+WORDS = "words.json"
+CHARS = "chars.json"
+TAGS = "tags.json"
+VERIFICATION = "verification.json"
+CURVE = "training_curve.png"
+MODEL_CARD = "MODEL_CARD.md"
+
+#: Files every bundle must list in its manifest.
+REQUIRED_FILES = (MODEL, WORDS, CHARS, TAGS)
+#: The model files a bundle may hold, in the order the CLI and the bench report them.
+MODEL_FILES = (MODEL, FAST_MODEL, MODEL_INT8, FAST_INT8, TORCHSCRIPT)
+
+#: What each file is (model card, README).
+FILES_DOC = {
+    MODEL: "ONNX fp32 graph",
+    FAST_MODEL: "ONNX fp32 graph with known forms' character features precomputed "
+    "(the runtime's default)",
+    FAST_INT8: "the fast graph with int8 dynamic quantisation (what --int8 runs)",
+    FAST_FORMS: "word forms whose character features model.fast.onnx stores (JSON list)",
+    MODEL_INT8: "ONNX with int8 dynamic quantisation (LSTM, MatMul, Gather)",
+    TORCHSCRIPT: "TorchScript (torch.jit.load)",
+    WORDS: "word vocabulary (JSON list, <pad>=0, <unk>=1)",
+    CHARS: "character vocabulary (JSON list, <pad>=0, <unk>=1)",
+    TAGS: "UPOS tag list (output unit order)",
+    VERIFICATION: "the sentences the verification gate runs",
+    CURVE: "train loss and dev accuracy per epoch",
+    MODEL_CARD: "model card",
+}
+
+# Metadata keys stored in every ONNX graph and the TorchScript file.
+META_NAME = "postag.name"
+META_VERSION = "postag.version"
+META_IDENTITY = "postag.manifest_sha256"  # the manifest's identity hash
+META_TABLE_ROWS = "postag.table_rows"  # fast graphs: rows of the feature table

@@ -1,0 +1,123 @@
+"""Dynamic micro-batching: concurrent requests share session runs.
+
+Requests wait in a bounded queue; one worker task drains it into batches of at most
+``max_batch_tokens`` tokens, waiting at most ``max_wait_ms`` for a batch to fill, runs
+the session once per batch in a thread (never on the event loop), and hands each request
+its own results. A full queue is a 503 with ``Retry-After``. The fp32 model is
+padding-invariant, so a request's tags are the same batched or alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+from ..tagger import TaggedSentence, Tagger
+from .config import ServeConfig
+from .errors import HTTPError
+
+
+@dataclass
+class _Job:
+    sentences: list[list[str]]
+    top_k: int
+    probs: bool
+    future: asyncio.Future = field(repr=False)
+
+    @property
+    def tokens(self) -> int:
+        return sum(len(s) for s in self.sentences)
+
+
+@dataclass
+class BatcherStats:
+    requests: int = 0
+    batches: int = 0
+    max_requests_per_batch: int = 0
+    rejected: int = 0
+
+
+class MicroBatcher:
+    """Groups concurrent requests into session runs under a token budget and a max wait."""
+
+    def __init__(self, tagger: Tagger, cfg: ServeConfig) -> None:
+        self.tagger = tagger
+        self.cfg = cfg
+        self.queue: asyncio.Queue[_Job] = asyncio.Queue(maxsize=cfg.queue_size)
+        self.stats = BatcherStats()
+        self._worker: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._worker = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        """Finish every queued request, then stop the worker."""
+        await self.queue.join()
+        if self._worker:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+
+    async def submit(
+        self, sentences: list[list[str]], top_k: int, probs: bool
+    ) -> list[TaggedSentence]:
+        job = _Job(sentences, top_k, probs, asyncio.get_running_loop().create_future())
+        try:
+            self.queue.put_nowait(job)
+        except asyncio.QueueFull:
+            self.stats.rejected += 1
+            raise HTTPError(
+                503, "overloaded", "the request queue is full; retry shortly", {"Retry-After": "1"}
+            ) from None
+        self.stats.requests += 1
+        return await job.future
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self.queue.get()]
+            tokens = batch[0].tokens
+            deadline = loop.time() + self.cfg.max_wait_ms / 1000
+            while tokens < self.cfg.max_batch_tokens:
+                timeout = deadline - loop.time()
+                if timeout <= 0:
+                    break
+                try:
+                    job = await asyncio.wait_for(self.queue.get(), timeout)
+                except TimeoutError:
+                    break
+                batch.append(job)
+                tokens += job.tokens
+            await self._process(batch)
+
+    async def _process(self, batch: list[_Job]) -> None:
+        self.stats.batches += 1
+        self.stats.max_requests_per_batch = max(self.stats.max_requests_per_batch, len(batch))
+        flat = [s for job in batch for s in job.sentences]
+        top_k = max(job.top_k for job in batch)
+        probs = any(job.probs for job in batch)
+        try:
+            results = await asyncio.to_thread(
+                self.tagger.tag_batch, flat, top_k, probs, self.cfg.max_batch_tokens
+            )
+        except Exception as exc:  # never leave a request hanging
+            for job in batch:
+                if not job.future.done():
+                    job.future.set_exception(exc)
+                self.queue.task_done()
+            return
+        k = 0
+        for job in batch:
+            mine = results[k : k + len(job.sentences)]
+            k += len(job.sentences)
+            for r in mine:  # each request gets exactly what it asked for
+                if not (job.probs or job.top_k):
+                    r.probs = None
+                if job.top_k:
+                    r.top_k = [row[: job.top_k] for row in r.top_k or []]
+                else:
+                    r.top_k = None
+            if not job.future.done():
+                job.future.set_result(mine)
+            self.queue.task_done()

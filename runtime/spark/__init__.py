@@ -1,0 +1,20 @@
+"""Bulk tagging on Apache Spark (the ``spark`` extra: PySpark, Java 17).
+
+* :mod:`.dataframe` — :func:`tag_dataframe`: add ``tokens``/``upos`` columns to a DataFrame;
+* :mod:`.job`       — :func:`run_spark_job`: read, tag, write, commit (`postag spark-tag`);
+* :mod:`.bench`     — Spark scaling vs one runtime process (`postag spark-bench`).
+
+Importing this package does not import PySpark; the functions do.
+"""
+
+from .dataframe import SparkTagStats, tag_dataframe, task_threads
+from .job import SparkJobError, SparkJobResult, run_spark_job
+
+__all__ = [
+    "SparkJobError",
+    "SparkJobResult",
+    "SparkTagStats",
+    "run_spark_job",
+    "tag_dataframe",
+    "task_threads",
+]

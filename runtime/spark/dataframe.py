@@ -1,0 +1,165 @@
+"""Bulk tagging on Apache Spark with the same bundle (extra ``postag[spark]``, Java 17).
+
+    from pyspark.sql import SparkSession
+    from postag.spark import tag_dataframe
+
+    spark = SparkSession.builder.master("local[2]").getOrCreate()
+    df = spark.read.json("docs.jsonl")                    # a string column "text"
+    tagged, stats = tag_dataframe(df, "artifacts/postag-en-ewt", text_column="text")
+    tagged.write.parquet("tagged.parquet")                # + tokens, upos: array<string>
+    print(stats.rows.value, stats.words.value)            # filled in by the executors
+
+Rows move through ``mapInPandas`` in Arrow batches. The bundle is shipped to the
+executors with ``SparkContext.addFile`` (or read from a path every executor can see,
+``ship=False``) and loaded once per Python worker process — Spark reuses its workers
+across tasks — with its hashes checked as in the runtime. Each session gets
+``threads`` intra-op threads (default: the cores one task may use), so that concurrent
+tasks × threads never oversubscribe the cores. A raw-text column is tokenized and split
+into sentences (the runtime's tokenizer); the tokens of all sentences of a row come out
+in one array. A pre-tokenized column (``array<string>``) is tagged as one sentence.
+Null or empty texts give empty arrays, never a failed job.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..batching import flatten, regroup, split_documents
+
+if TYPE_CHECKING:  # pyspark is an optional extra: imported inside the functions
+    import pandas as pd
+    from pyspark import Accumulator
+    from pyspark.sql import DataFrame, SparkSession
+
+TOKENS, TAGS = "tokens", "upos"
+
+#: Taggers of this Python worker process, by (bundle path, threads): loaded once, reused
+#: by every Arrow batch and partition the worker runs.
+_TAGGERS: dict[tuple[str, int], Any] = {}
+
+
+@dataclass
+class SparkTagStats:
+    """Counters the executors add to while the job runs (read them after an action)."""
+
+    loads: Accumulator  # the pid of the worker process, once per bundle load
+    batches: Accumulator  # Arrow batches tagged
+    rows: Accumulator
+    words: Accumulator
+
+
+class _ListParam:
+    """Accumulator of lists (pyspark's AccumulatorParam protocol), concatenated."""
+
+    def zero(self, value: list) -> list:
+        return []
+
+    def addInPlace(self, a: list, b: list) -> list:  # noqa: N802 - pyspark's name
+        a.extend(b)
+        return a
+
+
+def task_threads(spark: SparkSession) -> int:
+    """Intra-op threads per task so that concurrent tasks × threads ≤ the cores: in
+    ``local[N]`` mode the machine's cores / N, on a cluster ``spark.task.cpus``."""
+    conf = spark.sparkContext.getConf()
+    master = spark.sparkContext.master
+    m = re.fullmatch(r"local\[(\d+|\*)(?:,\d+)?\]|local", master)
+    if m:
+        cores = os.cpu_count() or 1
+        slots = 1 if master == "local" else cores if m.group(1) == "*" else int(m.group(1))
+        return max(1, cores // max(1, slots))
+    return max(1, int(conf.get("spark.task.cpus", "1")))
+
+
+def _tagger(path: str, threads: int, loads: Accumulator) -> Any:
+    from ..tagger import Tagger
+
+    key = (path, threads)
+    if key not in _TAGGERS:
+        _TAGGERS[key] = Tagger.load(path, provider="cpu", threads=threads)
+        loads.add([os.getpid()])
+    return _TAGGERS[key]
+
+
+def _clean_tokens(value: Any) -> list[str]:
+    """A pre-tokenized cell → its non-empty string tokens (null cell or tokens dropped)."""
+    if value is None:
+        return []
+    return [t.strip() for t in value if isinstance(t, str) and t.strip()]
+
+
+def tag_dataframe(
+    df: DataFrame,
+    bundle: str | Path,
+    text_column: str = "text",
+    threads: int | None = None,
+    ship: bool = True,
+) -> tuple[DataFrame, SparkTagStats]:
+    """``df`` plus ``tokens`` and ``upos`` (``array<string>``) columns, and the job's
+    counters. ``text_column``: a string column (raw text) or ``array<string>``
+    (pre-tokenized). Raises ``ValueError`` for a missing column or another type, and
+    :class:`~postag.errors.BundleError` when the bundle does not load here."""
+    from pyspark import SparkFiles
+    from pyspark.sql.types import ArrayType, StringType, StructField, StructType
+
+    from ..bundle import load_manifest
+
+    spark = df.sparkSession
+    if text_column not in df.columns:
+        raise ValueError(f"no column {text_column!r} (columns: {', '.join(df.columns)})")
+    for name in (TOKENS, TAGS):
+        if name in df.columns:
+            raise ValueError(f"the input already has a column {name!r}")
+    dtype = df.schema[text_column].dataType
+    if isinstance(dtype, StringType):
+        pretokenized = False
+    elif isinstance(dtype, ArrayType) and isinstance(dtype.elementType, StringType):
+        pretokenized = True
+    else:
+        raise ValueError(
+            f"column {text_column!r} is {dtype.simpleString()}; expected string (raw text) "
+            "or array<string> (tokens)"
+        )
+    root = load_manifest(bundle).root.resolve()  # fail on the driver first, clearly
+    sc = spark.sparkContext
+    if ship:
+        sc.addFile(str(root), recursive=True)
+    threads = threads or task_threads(spark)
+    acc = sc.accumulator
+    stats = SparkTagStats(acc([], _ListParam()), acc(0), acc(0), acc(0))
+    schema = StructType(
+        [
+            *df.schema.fields,
+            StructField(TOKENS, ArrayType(StringType(), False), False),
+            StructField(TAGS, ArrayType(StringType(), False), False),
+        ]
+    )
+    name = root.name
+
+    def tag_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        path = SparkFiles.get(name) if ship else str(root)
+        tagger = _tagger(path, threads, stats.loads)
+        for pdf in batches:
+            cells = pdf[text_column].tolist()
+            if pretokenized:
+                docs = [[toks] if (toks := _clean_tokens(c)) else [] for c in cells]
+            else:
+                docs = split_documents(c if isinstance(c, str) else None for c in cells)
+            tagged = regroup(tagger.tag_batch(flatten(docs)), docs)
+            tokens = [[w for r in doc for w in r.words] for doc in tagged]
+            tags = [[t for r in doc for t in r.tags] for doc in tagged]
+            out = pdf.copy()
+            out[TOKENS] = tokens
+            out[TAGS] = tags
+            stats.batches.add(1)
+            stats.rows.add(len(pdf))
+            stats.words.add(sum(len(t) for t in tokens))
+            yield out
+
+    return df.mapInPandas(tag_batches, schema), stats
