@@ -1,9 +1,8 @@
-"""Spark integration in local mode (select with ``-m spark``; skipped without PySpark or
-Java, saying which). One session-scoped SparkSession; a few small jobs."""
+"""postag.spark.dataframe: tag_dataframe in local mode (select with ``-m spark``;
+skipped without PySpark or Java, saying which)."""
 
 from __future__ import annotations
 
-import json
 import shutil
 
 import pytest
@@ -16,11 +15,9 @@ pyspark = pytest.importorskip(
 if not shutil.which("java"):
     pytest.skip("Spark needs Java 17 (no `java` on PATH)", allow_module_level=True)
 
-from click.testing import CliRunner  # noqa: E402
 from pyspark.sql.types import ArrayType, StringType, StructField, StructType  # noqa: E402
 
 from postag import Tagger  # noqa: E402
-from postag.cli import cli  # noqa: E402
 from postag.spark import tag_dataframe, task_threads  # noqa: E402
 from postag.spark.job import spark_session  # noqa: E402
 
@@ -99,34 +96,3 @@ def test_task_threads_never_oversubscribe(spark):
     import os
 
     assert task_threads(spark) == max(1, (os.cpu_count() or 1) // 2)  # local[2]
-
-
-def test_cli_jsonl_to_parquet_and_malformed_input_writes_nothing(
-    spark, toy_bundle, tagger, tmp_path
-):
-    src = tmp_path / "docs.jsonl"
-    src.write_text("".join(json.dumps({"text": t}) + "\n" for t in TEXTS[:3] + TEXTS[4:]))
-    out = tmp_path / "tagged"
-    runner = CliRunner()
-    res = runner.invoke(
-        cli, ["--threads", "1", "spark-tag", str(toy_bundle[0]), str(src), str(out)]
-    )
-    assert res.exit_code == 0, res.output
-    assert "rows/s" in res.output and "words/s" in res.output
-    back = spark.read.parquet(str(out)).collect()
-    docs = TEXTS[:3] + TEXTS[4:]
-    want = [sum(len(x.words) for x in tagger.tag_text(t or "")) for t in docs]
-    assert sorted(len(r["tokens"]) for r in back) == sorted(want)
-    # the same output again: refused without --overwrite, the old output untouched
-    before = sorted(p.name for p in out.iterdir())
-    res = runner.invoke(cli, ["spark-tag", str(toy_bundle[0]), str(src), str(out)])
-    assert res.exit_code == 1 and "exists" in res.output
-    assert sorted(p.name for p in out.iterdir()) == before
-    # a malformed JSON line: a clear error, no output, no temporary directory left
-    bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"text": "fine"}\n{"text": broken\n')
-    res = runner.invoke(cli, ["spark-tag", str(toy_bundle[0]), str(bad), str(tmp_path / "o2")])
-    assert res.exit_code == 1, res.output
-    assert "nothing was written" in res.output and "Traceback" not in res.output
-    assert not (tmp_path / "o2").exists()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".o2")]

@@ -1,6 +1,6 @@
+"""postag.cli.tag: `postag tag` in every input and output format, and `postag info`."""
+
 import json
-import subprocess
-import sys
 
 import conllu
 import pytest
@@ -160,58 +160,3 @@ def test_info(bundle):
     assert "provider for --provider auto: cpu" in res.output or "cuda" in res.output
     res = CliRunner().invoke(cli, ["info", bundle, "--json"])
     assert json.loads(res.output)["name"] == "toy"
-
-
-def test_runtime_never_imports_torch(bundle, tmp_path):
-    """The installed `postag` entry point tags and prints info without importing torch,
-    and the torch commands say how to install it when torch is unavailable."""
-    code = (
-        "import sys\n"
-        "from postag.cli import main\n"
-        "for args in (['tag', '--bundle', sys.argv[1], '--format', 'json'],"
-        " ['info', sys.argv[1]]):\n"
-        "    sys.argv = ['postag', *args]\n"
-        "    try:\n"
-        "        main()\n"
-        "    except SystemExit as e:\n"
-        "        assert e.code in (0, None), e.code\n"
-        "assert 'torch' not in sys.modules, 'torch was imported'\n"
-        "print('TORCH-FREE')\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code, bundle],
-        input="Alice saw Paris.\n",
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
-    assert out.returncode == 0, out.stderr
-    assert '"words": ["Alice", "saw", "Paris", "."], "tags": [' in out.stdout
-    assert out.stdout.strip().endswith("TORCH-FREE")
-    blocked = (
-        "import sys; sys.modules['torch'] = None\n"  # as if torch were not installed
-        "from postag.cli import main\n"
-        "sys.argv = ['postag', 'train']\n"
-        "main()\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", blocked], capture_output=True, text=True, cwd=tmp_path
-    )
-    assert out.returncode == 1
-    assert "needs PyTorch" in out.stderr and "pip install 'postag[export]'" in out.stderr
-
-
-def test_spark_tag_refuses_bad_paths_before_starting_spark(tmp_path):
-    """Checked before any JVM starts: a remote OUTPUT (committed by local rename) and a
-    missing INPUT are clear errors, exit 1, no traceback."""
-    pytest.importorskip("pyspark", reason="needs the 'spark' extra")
-    src = tmp_path / "in.jsonl"
-    src.write_text('{"text": "Hi."}\n')
-    runner = CliRunner()
-    res = runner.invoke(cli, ["spark-tag", str(tmp_path), str(src), "hdfs:///out/x"])
-    assert res.exit_code == 1 and "local rename" in res.output
-    res = runner.invoke(
-        cli, ["spark-tag", str(tmp_path), str(tmp_path / "nope"), str(tmp_path / "o")]
-    )
-    assert res.exit_code == 1 and "no such file" in res.output
-    assert "Traceback" not in res.output and not (tmp_path / "o").exists()
