@@ -12,6 +12,7 @@ import math
 import os
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +86,108 @@ class EpochLog:
         }
 
 
+def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=cfg.lr)
+    raise ValueError(f"unknown optimizer {cfg.optimizer!r} (adam or sgd)")
+
+
+def word_dropout_probs(words: Vocab, counts: Counter[str], alpha: float) -> torch.Tensor:
+    """Word dropout: a word seen c times becomes <unk> with p = alpha / (alpha + c)."""
+    p_drop = torch.zeros(len(words))  # (words,)
+    if alpha > 0:
+        for i, w in enumerate(words.items[2:], start=2):
+            p_drop[i] = alpha / (alpha + counts[w])
+    return p_drop
+
+
+def batch_loss(
+    model: TaggerModel,
+    encoder: Encoder,
+    sentences: Sequence[Sequence[str]],
+    gold_ids: Sequence[Sequence[int]],
+    p_drop: torch.Tensor,
+) -> tuple[torch.Tensor, int]:
+    """Mean NLL over the real tokens of one batch, and their number."""
+    enc = encoder.encode(sentences)
+    w = torch.from_numpy(enc.word_ids)  # (batch, seq)
+    if bool(p_drop.any()):
+        w = w.masked_fill(torch.rand(w.shape) < p_drop[w], UNK_ID)
+    gold = torch.full(w.shape, -100, dtype=torch.long)  # (batch, seq); -100 = padding
+    for row, ids in enumerate(gold_ids):
+        gold[row, : len(ids)] = torch.tensor(ids)
+    # Character features once per distinct word type in the batch.
+    feats = model.char_features(torch.from_numpy(enc.type_chars))  # (types + 1, c)
+    char_feats = feats[torch.from_numpy(enc.type_idx)]  # (batch, seq, c)
+    lp = model.tag(w, char_feats, torch.from_numpy(enc.lengths))  # (batch, seq, tags)
+    loss = nn.functional.nll_loss(lp.reshape(-1, lp.size(-1)), gold.reshape(-1), ignore_index=-100)
+    return loss, int((gold != -100).sum())
+
+
+def train_epoch(
+    model: TaggerModel,
+    opt: torch.optim.Optimizer,
+    encoder: Encoder,
+    train_set: Sequence[Sentence],
+    train_tags: Sequence[Sequence[int]],
+    p_drop: torch.Tensor,
+    cfg: TrainConfig,
+    rng: random.Random,
+    desc: str = "",
+    progress: bool | None = None,
+) -> float:
+    """One pass over the training set in length buckets; the mean loss per token."""
+    model.train()
+    total_loss, total_tokens = 0.0, 0
+    batches = bucketed([len(s) for s in train_set], cfg.batch_size, rng)
+    disable = progress is False if progress is not None else None
+    for idx in tqdm(batches, desc=desc, leave=False, disable=disable, unit="batch"):
+        loss, n = batch_loss(
+            model, encoder, [train_set[i].words for i in idx], [train_tags[i] for i in idx], p_drop
+        )
+        opt.zero_grad()
+        loss.backward()
+        if cfg.clip > 0:
+            nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+        opt.step()
+        total_loss += loss.item() * n
+        total_tokens += n
+    return total_loss / max(1, total_tokens)
+
+
+@dataclass
+class Progress:
+    """The best epoch so far and when to stop."""
+
+    cfg: TrainConfig
+    start: float
+    best_acc: float = -1.0
+    best_epoch: int = 0
+    best_state: dict | None = None
+
+    def update(self, model: nn.Module, epoch: int, dev_acc: float) -> bool:
+        """Record an epoch; True when it improved on the best dev accuracy."""
+        if dev_acc > self.best_acc:
+            self.best_acc, self.best_epoch = dev_acc, epoch
+            self.best_state = copy.deepcopy(model.state_dict())
+            return True
+        return False
+
+    def stop_reason(self, epoch: int) -> str | None:
+        if epoch - self.best_epoch >= self.cfg.patience:
+            return f"early stop: no dev improvement for {self.cfg.patience} epochs"
+        elapsed = time.perf_counter() - self.start
+        mean_epoch = elapsed / epoch
+        if epoch < self.cfg.epochs and elapsed + mean_epoch > 60 * self.cfg.max_minutes:
+            return (
+                f"stopping: another epoch (~{mean_epoch:.0f}s) would exceed the "
+                f"{self.cfg.max_minutes:g} min budget"
+            )
+        return None
+
+
 def train(
     train_set: Sequence[Sentence],
     dev_set: Sequence[Sentence],
@@ -111,111 +214,51 @@ def train(
     model = TaggerModel(model_cfg)
     train_tags = tag_ids(train_set, tags, "train")
     dev_tags = tag_ids(dev_set, tags, "dev")
-    dev_words = [s.words for s in dev_set]
-
-    # Word dropout: a word seen c times becomes <unk> with p = alpha / (alpha + c).
-    alpha = train_cfg.word_dropout
-    p_drop = torch.zeros(len(words))
-    if alpha > 0:
-        for i, w in enumerate(words.items[2:], start=2):
-            p_drop[i] = alpha / (alpha + counts[w])
-
-    if train_cfg.optimizer == "adam":
-        opt: torch.optim.Optimizer = torch.optim.Adam(
-            model.parameters(), lr=train_cfg.lr, fused=True
-        )
-    elif train_cfg.optimizer == "sgd":
-        opt = torch.optim.SGD(model.parameters(), lr=train_cfg.lr)
-    else:
-        raise ValueError(f"unknown optimizer {train_cfg.optimizer!r} (adam or sgd)")
-    loss_fn = nn.NLLLoss(ignore_index=-100)
+    opt = make_optimizer(model, train_cfg)
+    p_drop = word_dropout_probs(words, counts, train_cfg.word_dropout)
     rng = random.Random(train_cfg.seed)
     n_params = count_params(model)
     log(
         f"model: {n_params:,} parameters; vocab words={len(words)} chars={len(chars)} "
         f"tags={len(tags)}; train {len(train_set)} sentences, dev {len(dev_set)}"
     )
-
     ckpt = Checkpoint(
         model_cfg, train_cfg, words, chars, tags, {}, preset=preset, corpus=corpus or {}
     )
-    best_acc, best_epoch, best_state = -1.0, 0, None
+    run = Progress(train_cfg, time.perf_counter())
     history: list[EpochLog] = []
-    start = time.perf_counter()
-    lengths = [len(s) for s in train_set]
     for epoch in range(1, train_cfg.epochs + 1):
         t0 = time.perf_counter()
-        model.train()
-        total_loss, total_tokens = 0.0, 0
-        batches = bucketed(lengths, train_cfg.batch_size, rng)
-        for idx in tqdm(
-            batches,
-            desc=f"epoch {epoch}",
-            leave=False,
-            disable=progress is False if progress is not None else None,
-            unit="batch",
-        ):
-            sents = [train_set[i].words for i in idx]
-            enc = encoder.encode(sents)
-            w = torch.from_numpy(enc.word_ids)  # (batch, seq)
-            if alpha > 0:
-                w = w.masked_fill(torch.rand(w.shape) < p_drop[w], UNK_ID)
-            gold = torch.full(w.shape, -100, dtype=torch.long)  # (batch, seq)
-            for row, i in enumerate(idx):
-                gold[row, : lengths[i]] = torch.tensor(train_tags[i])
-            # Character features once per distinct word type in the batch.
-            feats = model.char_features(torch.from_numpy(enc.type_chars))  # (types + 1, c)
-            char_feats = feats[torch.from_numpy(enc.type_idx)]  # (batch, seq, c)
-            lp = model.tag(w, char_feats, torch.from_numpy(enc.lengths))  # (batch, seq, tags)
-            loss = loss_fn(lp.reshape(-1, lp.size(-1)), gold.reshape(-1))
-            opt.zero_grad()
-            loss.backward()
-            if train_cfg.clip > 0:
-                nn.utils.clip_grad_norm_(model.parameters(), train_cfg.clip)
-            opt.step()
-            n = int((gold != -100).sum())
-            total_loss += loss.item() * n
-            total_tokens += n
-        dev_acc = accuracy(dev_tags, predict_tags(model, encoder, dev_words))
-        entry = EpochLog(
-            epoch, total_loss / max(1, total_tokens), dev_acc, time.perf_counter() - t0
-        )
-        history.append(entry)
-        improved = dev_acc > best_acc
-        if improved:
-            best_acc, best_epoch = dev_acc, epoch
-            best_state = copy.deepcopy(model.state_dict())
-        elif train_cfg.lr_decay != 1.0:
+        loss = train_epoch(
+            model, opt, encoder, train_set, train_tags, p_drop, train_cfg, rng,
+            f"epoch {epoch}", progress,
+        )  # fmt: skip
+        dev_acc = accuracy(dev_tags, predict_tags(model, encoder, [s.words for s in dev_set]))
+        history.append(EpochLog(epoch, loss, dev_acc, time.perf_counter() - t0))
+        improved = run.update(model, epoch, dev_acc)
+        if not improved and train_cfg.lr_decay != 1.0:
             for group in opt.param_groups:
                 group["lr"] *= train_cfg.lr_decay
         log(
-            f"epoch {epoch:>2}  loss {entry.loss:.4f}  dev {100 * dev_acc:6.2f}%  "
-            f"{entry.seconds:5.1f}s{'  *best' if improved else ''}"
+            f"epoch {epoch:>2}  loss {loss:.4f}  dev {100 * dev_acc:6.2f}%  "
+            f"{history[-1].seconds:5.1f}s{'  *best' if improved else ''}"
         )
-        elapsed = time.perf_counter() - start
-        ckpt.state_dict = best_state or {}
+        ckpt.state_dict = run.best_state or {}
         ckpt.history = [h.to_dict() for h in history]
         ckpt.metrics = {
-            "dev_accuracy": best_acc,
-            "best_epoch": best_epoch,
+            "dev_accuracy": run.best_acc,
+            "best_epoch": run.best_epoch,
             "epochs_run": epoch,
-            "train_seconds": elapsed,
+            "train_seconds": time.perf_counter() - run.start,
             "parameters": n_params,
         }
         if improved and checkpoint_path:
             ckpt.save(checkpoint_path)
-        if epoch - best_epoch >= train_cfg.patience:
-            log(f"early stop: no dev improvement for {train_cfg.patience} epochs")
+        if not math.isfinite(loss):
+            raise RuntimeError(f"training diverged at epoch {epoch} (loss {loss})")
+        if reason := run.stop_reason(epoch):
+            log(reason)
             break
-        mean_epoch = elapsed / epoch
-        if epoch < train_cfg.epochs and elapsed + mean_epoch > 60 * train_cfg.max_minutes:
-            log(
-                f"stopping: another epoch (~{mean_epoch:.0f}s) would exceed the "
-                f"{train_cfg.max_minutes:g} min budget"
-            )
-            break
-        if not math.isfinite(entry.loss):
-            raise RuntimeError(f"training diverged at epoch {epoch} (loss {entry.loss})")
     if checkpoint_path:
         ckpt.save(checkpoint_path)  # final metrics/history, best weights
     return ckpt
