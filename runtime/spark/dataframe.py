@@ -94,6 +94,40 @@ def _clean_tokens(value: Any) -> list[str]:
     return [t.strip() for t in value if isinstance(t, str) and t.strip()]
 
 
+def is_pretokenized(df: DataFrame, text_column: str) -> bool:
+    """True for an ``array<string>`` column, False for a string column; ``ValueError`` for
+    a missing column, another type, or output columns that already exist."""
+    from pyspark.sql.types import ArrayType, StringType
+
+    if text_column not in df.columns:
+        raise ValueError(f"no column {text_column!r} (columns: {', '.join(df.columns)})")
+    for name in (TOKENS, TAGS):
+        if name in df.columns:
+            raise ValueError(f"the input already has a column {name!r}")
+    dtype = df.schema[text_column].dataType
+    if isinstance(dtype, StringType):
+        return False
+    if isinstance(dtype, ArrayType) and isinstance(dtype.elementType, StringType):
+        return True
+    raise ValueError(
+        f"column {text_column!r} is {dtype.simpleString()}; expected string (raw text) "
+        "or array<string> (tokens)"
+    )
+
+
+def tag_cells(tagger: Any, cells: list[Any], pretokenized: bool) -> tuple[list, list]:
+    """One Arrow batch's cells → (tokens, tags) per row: all sentences of all rows are
+    tagged together (bucketed by length), then regrouped per row."""
+    if pretokenized:
+        docs = [[toks] if (toks := _clean_tokens(c)) else [] for c in cells]
+    else:
+        docs = split_documents(c if isinstance(c, str) else None for c in cells)
+    tagged = regroup(tagger.tag_batch(flatten(docs)), docs)
+    tokens = [[w for r in doc for w in r.words] for doc in tagged]
+    tags = [[t for r in doc for t in r.tags] for doc in tagged]
+    return tokens, tags
+
+
 def tag_dataframe(
     df: DataFrame,
     bundle: str | Path,
@@ -110,50 +144,25 @@ def tag_dataframe(
 
     from ..bundle import load_manifest
 
-    spark = df.sparkSession
-    if text_column not in df.columns:
-        raise ValueError(f"no column {text_column!r} (columns: {', '.join(df.columns)})")
-    for name in (TOKENS, TAGS):
-        if name in df.columns:
-            raise ValueError(f"the input already has a column {name!r}")
-    dtype = df.schema[text_column].dataType
-    if isinstance(dtype, StringType):
-        pretokenized = False
-    elif isinstance(dtype, ArrayType) and isinstance(dtype.elementType, StringType):
-        pretokenized = True
-    else:
-        raise ValueError(
-            f"column {text_column!r} is {dtype.simpleString()}; expected string (raw text) "
-            "or array<string> (tokens)"
-        )
+    pretokenized = is_pretokenized(df, text_column)
     root = load_manifest(bundle).root.resolve()  # fail on the driver first, clearly
-    sc = spark.sparkContext
+    sc = df.sparkSession.sparkContext
     if ship:
         sc.addFile(str(root), recursive=True)
-    threads = threads or task_threads(spark)
-    acc = sc.accumulator
-    stats = SparkTagStats(acc([], _ListParam()), acc(0), acc(0), acc(0))
+    threads = threads or task_threads(df.sparkSession)
+    stats = SparkTagStats(
+        sc.accumulator([], _ListParam()), sc.accumulator(0), sc.accumulator(0), sc.accumulator(0)
+    )
+    array = ArrayType(StringType(), False)
     schema = StructType(
-        [
-            *df.schema.fields,
-            StructField(TOKENS, ArrayType(StringType(), False), False),
-            StructField(TAGS, ArrayType(StringType(), False), False),
-        ]
+        [*df.schema.fields, StructField(TOKENS, array, False), StructField(TAGS, array, False)]
     )
     name = root.name
 
     def tag_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        path = SparkFiles.get(name) if ship else str(root)
-        tagger = _tagger(path, threads, stats.loads)
+        tagger = _tagger(SparkFiles.get(name) if ship else str(root), threads, stats.loads)
         for pdf in batches:
-            cells = pdf[text_column].tolist()
-            if pretokenized:
-                docs = [[toks] if (toks := _clean_tokens(c)) else [] for c in cells]
-            else:
-                docs = split_documents(c if isinstance(c, str) else None for c in cells)
-            tagged = regroup(tagger.tag_batch(flatten(docs)), docs)
-            tokens = [[w for r in doc for w in r.words] for doc in tagged]
-            tags = [[t for r in doc for t in r.tags] for doc in tagged]
+            tokens, tags = tag_cells(tagger, pdf[text_column].tolist(), pretokenized)
             out = pdf.copy()
             out[TOKENS] = tokens
             out[TAGS] = tags
