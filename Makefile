@@ -7,7 +7,7 @@ POSTAG := $(VENV)/bin/postag
 STAMP  := $(VENV)/.installed
 BUNDLE := artifacts/postag-en-ewt
 
-.PHONY: install train seed export verify eval parity loadtest bench spark-bench test lint clean
+.PHONY: install train seed export verify eval parity loadtest bench spark-bench test lint clean clean-all
 
 install: $(STAMP)
 
@@ -56,5 +56,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check export runtime tests
 	$(VENV)/bin/ruff format --check export runtime tests
 
+# Generated reports and bundles; checkpoints (minutes of training) only with `make clean-all`
 clean:
-	rm -rf artifacts/* .pytest_cache
+	find artifacts -mindepth 1 -maxdepth 1 ! -name .gitkeep ! -name checkpoints -exec rm -rf {} +
+	rm -rf .pytest_cache
+
+clean-all: clean
+	@printf 'Delete artifacts/checkpoints (trained models)? [y/N] ' && read ans && [ "$$ans" = y ]
+	rm -rf artifacts/checkpoints

@@ -10,7 +10,7 @@ state (``Y_h``) is the state after the first character, exactly what ``last_vali
 the reversed run picks. The graph below is therefore the PyTorch model's arithmetic with
 fewer nodes; the verification gate holds it to the same tolerance as ``model.onnx``.
 
-    proto = build_fast_graph(model, table, FAST_CONTRACT, metadata)
+    proto = build_fast_graph(model, table, FAST_CONTRACT)  # metadata: fast_path.export_fast
 """
 
 from __future__ import annotations
