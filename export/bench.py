@@ -239,7 +239,7 @@ def best(result: dict[str, Any]) -> tuple[str, float]:
 
 
 def targets(report: dict[str, Any]) -> list[tuple[str, bool, str]]:
-    """Issue 7's targets, each (what, met, measured) for the runtime's fp32 row."""
+    """The runtime's performance targets, each (what, met, measured), for its fp32 row."""
     res = {r["backend"]: r for r in report["backends"]}
     rt, pt = res.get("runtime"), res.get("pytorch")
     if not rt:
@@ -367,6 +367,65 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+BACKENDS = ("pytorch", "torchscript", "onnx-fp32", "onnx-int8", "runtime", "runtime-int8")
+CUDA_BACKENDS = ("onnx-cuda", "runtime-cuda")
+#: One typical sentence for the cold-start measurement.
+COLD_START_INPUT = (
+    "Hello world, this is a typical sentence of about twenty words to tag for the "
+    "cold start test .\n"
+)
+
+
+def measure_backends(
+    bundle: Path,
+    checkpoint: Path,
+    seed_checkpoint: Path | None,
+    data: Path,
+    n: int,
+    threads: int,
+    repeats: int,
+    cuda: bool,
+    log: Callable[[str], None],
+) -> list[dict[str, Any]]:
+    """Every backend (CUDA ones where available; the seed model when its checkpoint
+    exists), each in its own process."""
+    runs = [(b, checkpoint) for b in (*BACKENDS, *(CUDA_BACKENDS if cuda else ()))]
+    if seed_checkpoint and seed_checkpoint.exists():
+        runs.append(("seed-pytorch", seed_checkpoint))
+    results = []
+    for backend, ckpt in runs:
+        log(f"measuring {backend} …")
+        results.append(measure_in_subprocess(backend, bundle, ckpt, data, n, threads, repeats))
+    return results
+
+
+def cold_starts(bundle: Path, checkpoint: Path) -> dict[str, float]:
+    """`postag tag` (onnxruntime) vs the same sentence through PyTorch, from process start."""
+    postag = [str(Path(sys.executable).with_name("postag")), "tag", "--pretokenized"]
+    torch_tag = [sys.executable, "-m", "postag.export.torch_tag", str(checkpoint)]
+    return {
+        "postag tag (onnxruntime)": cold_start(
+            [*postag, "--bundle", str(bundle)], COLD_START_INPUT
+        ),
+        "PyTorch (checkpoint)": cold_start(torch_tag, COLD_START_INPUT),
+    }
+
+
+def roofline(
+    model_config: dict[str, Any], sentences: Sequence[Sequence[str]], threads: int
+) -> dict[str, float]:
+    """Model FLOPs per token vs this machine's measured GEMM rate."""
+    avg_word = float(np.mean([len(w) for s in sentences for w in s]))
+    fpt = flops_per_token(model_config, min(avg_word, 32))
+    gflops = matmul_gflops(threads)
+    return {
+        "flops_per_token": fpt,
+        "gemm_gflops": gflops,
+        "best_words_per_s": gflops * 1e9 / fpt,
+        "avg_word_len": avg_word,
+    }
+
+
 def run_bench(
     bundle: Path,
     checkpoint: Path,
@@ -380,39 +439,15 @@ def run_bench(
     log: Callable[[str], None] = print,
     sweep: Sequence[int] = (),
 ) -> dict[str, Any]:
+    """Measure everything; write bench.json, bench.md and the plots under ``out``."""
     from postag.bundle import load_manifest
     from postag.data import read_conllu
 
     man = load_manifest(bundle)
     sentences = [s.words for s in read_conllu(data)][:n]
-    backends = ["pytorch", "torchscript", "onnx-fp32", "onnx-int8", "runtime", "runtime-int8"]
-    backends += ["onnx-cuda", "runtime-cuda"] if cuda else []
-    results = []
-    for b in backends:
-        log(f"measuring {b} …")
-        results.append(measure_in_subprocess(b, bundle, checkpoint, data, n, threads, repeats))
-    if seed_checkpoint and seed_checkpoint.exists():
-        log("measuring seed-pytorch …")
-        results.append(
-            measure_in_subprocess(
-                "seed-pytorch", bundle, seed_checkpoint, data, n, threads, repeats
-            )
-        )
-    one = (
-        "Hello world, this is a typical sentence of about twenty words to tag for the "
-        "cold start test .\n"
+    results = measure_backends(
+        bundle, checkpoint, seed_checkpoint, data, n, threads, repeats, cuda, log
     )
-    torch_cmd = [sys.executable, "-m", "postag.export.torch_tag", str(checkpoint)]
-    postag = str(Path(sys.executable).with_name("postag"))
-    cold = {
-        "postag tag (onnxruntime)": cold_start(
-            [postag, "tag", "--pretokenized", "--bundle", str(bundle)], one
-        ),
-        "PyTorch (checkpoint)": cold_start(torch_cmd, one),
-    }
-    avg_word = float(np.mean([len(w) for s in sentences for w in s]))
-    fpt = flops_per_token(man.data["model_config"], min(avg_word, 32))
-    gflops = matmul_gflops(threads)
     report = {
         "machine": {
             "cpu": platform.processor() or platform.machine(),
@@ -425,7 +460,7 @@ def run_bench(
         "words": sum(len(s) for s in sentences),
         "repeats": repeats,
         "backends": results,
-        "cold_start_s": cold,
+        "cold_start_s": cold_starts(bundle, checkpoint),
         "bundle_mb": {
             f: man.path(f).stat().st_size / 1e6 for f in MODEL_FILES if f in man.data["files"]
         },
@@ -433,12 +468,7 @@ def run_bench(
         "size_sweep": size_sweep(bundle, sweep, sentences, threads, log)
         if sweep and man.data.get("fast_path")
         else [],
-        "roofline": {
-            "flops_per_token": fpt,
-            "gemm_gflops": gflops,
-            "best_words_per_s": gflops * 1e9 / fpt,
-            "avg_word_len": avg_word,
-        },
+        "roofline": roofline(man.data["model_config"], sentences, threads),
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
