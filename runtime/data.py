@@ -1,18 +1,24 @@
-"""Read CoNLL-U into (words, UPOS tags) sentences with the `conllu` library.
+"""Read CoNLL-U into (words, UPOS tags) sentences with the `conllu` library, and write
+predicted tags back into CoNLL-U.
 
 Kept: FORM and UPOS of every syntactic word, the sentence id and text. Skipped:
 multiword-token ranges (``3-4``) and empty nodes (``5.1``). Any problem raises
 :class:`CorpusError` naming the file and the line.
 
-    from postag.data import read_conllu
-    sentences = read_conllu("en_ewt-ud-dev.conllu")
+    from postag.data import read_conllu, write_conllu_with_tags
+    gold = read_conllu("en_ewt-ud-dev.conllu")                    # training/eval: UPOS required
+    raw = read_conllu("untagged.conllu", require_tags=False)     # to be tagged: UPOS may be "_"
+    write_conllu_with_tags(text, [["DET", "NOUN"]], misc=[[{"UPOSProb": "0.9812"}, {}]])
+
+Gold UPOS is required unless ``require_tags=False``; a sentence whose words do not all
+have one then gets ``tags == []``. Written CoNLL-U ends every sentence with exactly one
+blank line, so outputs of several files concatenate without merging sentences.
 """
 
 from __future__ import annotations
 
-import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,10 +31,13 @@ _INT_ID = re.compile(r"^[1-9][0-9]*$")
 _RANGE_ID = re.compile(r"^[1-9][0-9]*-[1-9][0-9]*$")
 _EMPTY_ID = re.compile(r"^[0-9]+\.[1-9][0-9]*$")
 
+#: A CoNLL-U sentence as read: the number of its first line and its (non-blank) lines.
+Block = tuple[int, list[str]]
+
 
 @dataclass
 class Sentence:
-    """One sentence: gold tokens and (possibly empty) gold tags."""
+    """One sentence: tokens and gold tags (empty when the input has none)."""
 
     words: list[str]
     tags: list[str] = field(default_factory=list)
@@ -39,7 +48,7 @@ class Sentence:
         return len(self.words)
 
 
-def _check_token_line(line: str, where: str) -> str | None:
+def _check_token_line(line: str, where: str, require_tags: bool) -> str | None:
     """Validate one token line; return its ID kind ('int', 'range', 'empty')."""
     cols = line.split("\t")
     if len(cols) != 10:
@@ -48,7 +57,7 @@ def _check_token_line(line: str, where: str) -> str | None:
     if _INT_ID.match(tok_id):
         if not cols[1]:
             raise CorpusError(f"{where}: empty FORM")
-        if cols[3] in ("", "_"):
+        if require_tags and cols[3] in ("", "_"):
             raise CorpusError(f"{where}: word {tok_id} has no UPOS")
         return "int"
     if _RANGE_ID.match(tok_id):
@@ -58,16 +67,16 @@ def _check_token_line(line: str, where: str) -> str | None:
     raise CorpusError(f"{where}: invalid token ID {tok_id!r}")
 
 
-def _blocks(path: Path, lines: list[str]) -> Iterator[tuple[int, list[str]]]:
-    """Yield (first line number, lines) for each blank-line separated block."""
+def conllu_blocks(lines: Iterable[tuple[int, str]]) -> Iterator[Block]:
+    """Group numbered lines into sentences: (first line number, lines) for each run of
+    non-blank lines. Streams; blank lines are never kept, however many there are."""
     block: list[str] = []
     start = 1
-    for number, line in enumerate(lines, start=1):
+    for number, line in lines:
         if line.strip() == "":
             if block:
                 yield start, block
-            block = []
-            start = number + 1
+                block = []
         else:
             if not block:
                 start = number
@@ -76,43 +85,51 @@ def _blocks(path: Path, lines: list[str]) -> Iterator[tuple[int, list[str]]]:
         yield start, block
 
 
-def parse_conllu(text: str, source: str = "<string>") -> list[Sentence]:
-    """Parse CoNLL-U text; ``source`` names it in error messages."""
-    sentences: list[Sentence] = []
-    for start, block in _blocks(Path(source), text.split("\n")):
-        expected = 1
-        for offset, line in enumerate(block):
-            if line.startswith("#"):
-                continue
-            kind = _check_token_line(line, f"{source}:{start + offset}")
-            if kind == "int":
-                tok_id = int(line.split("\t", 1)[0])
-                if tok_id != expected:
-                    raise CorpusError(
-                        f"{source}:{start + offset}: word ID {tok_id}, expected {expected}"
-                    )
-                expected += 1
-        if expected == 1:
-            raise CorpusError(f"{source}:{start}: sentence has no words")
-        try:
-            (token_list,) = conllu.parse("\n".join(block) + "\n\n")
-        except (ParseException, ValueError) as exc:
-            raise CorpusError(f"{source}:{start}: {exc}") from exc
-        words, tags = [], []
-        for token in token_list:
-            if not isinstance(token["id"], int):  # ranges are tuples, empty nodes too
-                continue
-            words.append(token["form"])
-            tags.append(token["upos"])
-        meta = token_list.metadata
-        sentences.append(
-            Sentence(words=words, tags=tags, sent_id=meta.get("sent_id"), text=meta.get("text"))
-        )
-    return sentences
+def _check_block(start: int, block: list[str], source: str, require_tags: bool) -> None:
+    expected = 1
+    for offset, line in enumerate(block):
+        if line.startswith("#"):
+            continue
+        if _check_token_line(line, f"{source}:{start + offset}", require_tags) == "int":
+            tok_id = int(line.split("\t", 1)[0])
+            if tok_id != expected:
+                raise CorpusError(
+                    f"{source}:{start + offset}: word ID {tok_id}, expected {expected}"
+                )
+            expected += 1
+    if expected == 1:
+        raise CorpusError(f"{source}:{start}: sentence has no words")
 
 
-def read_conllu(path: str | Path) -> list[Sentence]:
-    """Read a CoNLL-U file. Raises :class:`CorpusError` on any problem, naming file:line."""
+def parse_block(block: Block, source: str = "<string>", require_tags: bool = True) -> Sentence:
+    """One sentence's lines → :class:`Sentence`; ``source`` names it in error messages."""
+    start, lines = block
+    _check_block(start, lines, source, require_tags)
+    try:
+        (token_list,) = conllu.parse("\n".join(lines) + "\n\n")
+    except (ParseException, ValueError) as exc:
+        raise CorpusError(f"{source}:{start}: {exc}") from exc
+    words = [t["form"] for t in token_list if isinstance(t["id"], int)]  # no ranges/empty
+    tags = [t["upos"] for t in token_list if isinstance(t["id"], int)]
+    meta = token_list.metadata
+    return Sentence(
+        words=words,
+        tags=tags if all(t not in (None, "", "_") for t in tags) else [],
+        sent_id=meta.get("sent_id"),
+        text=meta.get("text"),
+    )
+
+
+def parse_conllu(text: str, source: str = "<string>", require_tags: bool = True) -> list[Sentence]:
+    """Parse CoNLL-U text; ``source`` names it in error messages. ``require_tags``:
+    every word must have a UPOS (training and evaluation); ``False`` accepts ``_``."""
+    blocks = conllu_blocks(enumerate(text.split("\n"), start=1))
+    return [parse_block(b, source, require_tags) for b in blocks]
+
+
+def read_conllu(path: str | Path, require_tags: bool = True) -> list[Sentence]:
+    """Read a CoNLL-U file. Raises :class:`CorpusError` on any problem, naming file:line;
+    ``require_tags`` as in :func:`parse_conllu`."""
     path = Path(path)
     if not path.exists():
         raise CorpusError(f"{path}: no such file")
@@ -126,33 +143,59 @@ def read_conllu(path: str | Path) -> list[Sentence]:
         raise CorpusError(f"{path}:{line}: not valid UTF-8 ({exc.reason})") from None
     if text.startswith("\ufeff"):
         text = text[1:]
-    sentences = parse_conllu(text.replace("\r\n", "\n"), str(path))
+    sentences = parse_conllu(text.replace("\r\n", "\n"), str(path), require_tags)
     if not sentences:
         raise CorpusError(f"{path}: no sentences (empty file?)")
     return sentences
 
 
-def write_conllu_with_tags(src_text: str, predicted: list[list[str]]) -> str:
-    """Return ``src_text`` with column 4 (UPOS) replaced by ``predicted``, sentence by
-    sentence; every other byte (comments, ranges, empty nodes, other columns) is kept."""
-    out = io.StringIO()
-    sent = 0
+def set_misc(misc: str, items: Mapping[str, str]) -> str:
+    """A MISC column with ``items`` set: an entry with the same key is replaced in place,
+    new keys are appended, every other entry is kept as it was (``_`` means none)."""
+    entries = [] if misc in ("", "_") else misc.split("|")
+    todo = dict(items)
+    for k, entry in enumerate(entries):
+        key = entry.split("=", 1)[0]
+        if key in todo:
+            entries[k] = f"{key}={todo.pop(key)}"
+    entries += [f"{key}={value}" for key, value in todo.items()]
+    return "|".join(entries) or "_"
+
+
+def retag_block(
+    lines: Sequence[str], tags: Sequence[str], misc: Sequence[Mapping[str, str]] | None = None
+) -> str:
+    """One sentence with column 4 (UPOS) set to ``tags`` and ``misc[i]`` merged into word
+    i's MISC (:func:`set_misc`); every other byte is kept. Ends with one blank line."""
+    out = []
     word = 0
-    in_block = False
-    for line in src_text.split("\n"):
-        if line.strip() == "":
-            if in_block:
-                sent += 1
-                word = 0
-            in_block = False
-            out.write(line + "\n")
-            continue
-        in_block = True
+    for line in lines:
         if not line.startswith("#"):
             cols = line.split("\t")
             if _INT_ID.match(cols[0]):
-                cols[3] = predicted[sent][word]
+                cols[3] = tags[word]
+                if misc is not None and misc[word]:
+                    cols[9] = set_misc(cols[9], misc[word])
                 word += 1
                 line = "\t".join(cols)
-        out.write(line + "\n")
-    return out.getvalue()[:-1]
+        out.append(line)
+    if word != len(tags):
+        raise ValueError(f"{len(tags)} tags for a sentence of {word} words")
+    return "\n".join(out) + "\n\n"
+
+
+def write_conllu_with_tags(
+    src_text: str,
+    predicted: Sequence[Sequence[str]],
+    misc: Sequence[Sequence[Mapping[str, str]]] | None = None,
+) -> str:
+    """Return ``src_text`` with column 4 (UPOS) replaced by ``predicted`` (and ``misc``
+    merged into MISC), sentence by sentence; comments, ranges, empty nodes and other
+    columns are kept. Each sentence ends with exactly one blank line."""
+    blocks = list(conllu_blocks(enumerate(src_text.split("\n"), start=1)))
+    if len(blocks) != len(predicted):
+        raise ValueError(f"{len(predicted)} tag lists for {len(blocks)} sentences")
+    return "".join(
+        retag_block(lines, tags, None if misc is None else misc[k])
+        for k, ((_, lines), tags) in enumerate(zip(blocks, predicted, strict=True))
+    )

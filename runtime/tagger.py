@@ -5,12 +5,17 @@ tagger = Tagger.load("artifacts/postag-en-ewt")          # provider="auto"
 tagger.tag(["The", "cat", "sat", "."]).tags               # ['DET', 'NOUN', 'VERB', 'PUNCT']
 tagger.tag_text("I don't know. Do you?")                  # tokenized, split, tagged
 tagger.tag_batch(sentences, top_k=3)                      # bucketed by length, input order
+
+Misuse is refused, never guessed at: a string where a token list is expected (``tag("The
+cat")`` would tag characters) or a token that is not a string is a ``TypeError``; an
+empty token or a negative ``top_k`` is a ``ValueError``. ``top_k`` larger than the tag
+set gives every tag (it is capped at ``len(tagger.tags)``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +35,6 @@ class TaggedSentence:
     tags: list[str]
     probs: list[float] | None = None  # probability of each chosen tag
     top_k: list[list[tuple[str, float]]] | None = None  # k best (tag, probability)
-    meta: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"words": self.words, "tags": self.tags}
@@ -38,7 +42,6 @@ class TaggedSentence:
             d["probs"] = [round(p, 6) for p in self.probs]
         if self.top_k is not None:
             d["top_k"] = [[[t, round(p, 6)] for t, p in row] for row in self.top_k]
-        d.update(self.meta)
         return d
 
 
@@ -88,6 +91,11 @@ class Tagger:
         return self.model.provider
 
     def tag(self, words: Sequence[str], top_k: int = 0, probs: bool = False) -> TaggedSentence:
+        """Tag one pre-tokenized sentence (a list of tokens; raw text goes to
+        :meth:`tag_text`). ``top_k`` also gives the k most probable tags per word (and
+        ``probs``); ``probs`` the probability of each chosen tag."""
+        if isinstance(words, str):
+            raise TypeError("tag() takes a list of tokens; for raw text use tag_text()")
         return self.tag_batch([words], top_k=top_k, probs=probs)[0]
 
     def tag_batch(
@@ -99,15 +107,11 @@ class Tagger:
     ) -> list[TaggedSentence]:
         """Tag pre-tokenized sentences (any number; empty ones give empty results),
         bucketed by length under a token budget and returned in input order."""
-        sentences = [list(s) for s in sentences]
-        for s in sentences:
-            for w in s:
-                if not isinstance(w, str) or not w:
-                    raise ValueError(f"tokens must be non-empty strings, got {w!r}")
+        sentences = _check_sentences(sentences)
+        k = _check_top_k(top_k, len(self.tags))
         nonempty = [i for i, s in enumerate(sentences) if s]
         out = [
-            TaggedSentence([], [], [] if probs or top_k else None, [] if top_k else None)
-            for _ in sentences
+            TaggedSentence([], [], [] if probs or k else None, [] if k else None) for _ in sentences
         ]
         if not nonempty:
             return out
@@ -115,28 +119,71 @@ class Tagger:
             self.model.run, self.encoder, [sentences[i] for i in nonempty], max_tokens
         )
         for i, lp in zip(nonempty, log_probs, strict=True):
-            best = lp.argmax(-1)  # (len,)
-            res = TaggedSentence(sentences[i], self._tag_array[best].tolist())
-            if probs or top_k:
-                p = np.exp(lp)  # (len, tags)
-                res.probs = p[np.arange(len(best)), best].astype(float).tolist()
-                if top_k:
-                    k = min(top_k, p.shape[1])
-                    order = np.argsort(-p, axis=1)[:, :k]  # (len, k)
-                    res.top_k = [
-                        [(self.tags[j], float(row[j])) for j in o]
-                        for o, row in zip(order, p, strict=True)
-                    ]
-            out[i] = res
+            out[i] = self._result(sentences[i], lp, k, probs)
         return out
+
+    def _result(self, words: list[str], lp: np.ndarray, k: int, probs: bool) -> TaggedSentence:
+        """One sentence's log-probabilities ``(len, tags)`` → its tags (and what was asked)."""
+        best = lp.argmax(-1)  # (len,)
+        res = TaggedSentence(words, self._tag_array[best].tolist())
+        if probs or k:
+            p = np.exp(lp)  # (len, tags)
+            res.probs = p[np.arange(len(best)), best].astype(float).tolist()
+            if k:
+                order = np.argsort(-p, axis=1)[:, :k]  # (len, k)
+                res.top_k = [
+                    [(self.tags[j], float(row[j])) for j in o]
+                    for o, row in zip(order, p, strict=True)
+                ]
+        return res
 
     def tag_text(self, text: str, top_k: int = 0, probs: bool = False) -> list[TaggedSentence]:
         """Tokenize raw English text (UD/EWT conventions), split it into sentences, tag."""
+        if not isinstance(text, str):
+            raise TypeError(f"tag_text() takes a string, got {type(text).__name__}")
         return self.tag_batch(split_text(text), top_k=top_k, probs=probs)
 
     def tag_many(
         self, texts: Iterable[str], top_k: int = 0, probs: bool = False
     ) -> list[list[TaggedSentence]]:
-        """Raw texts → per-text sentence lists, tagged together in one bucketed pass."""
+        """Raw texts → per-text sentence lists, tagged together in one bucketed pass
+        (``None`` or blank texts give ``[]``)."""
+        if isinstance(texts, str):
+            raise TypeError("tag_many() takes a list of texts; for one text use tag_text()")
+        texts = list(texts)
+        for t in texts:
+            if t is not None and not isinstance(t, str):
+                raise TypeError(f"tag_many() takes texts (strings), got {type(t).__name__}")
         docs = split_documents(texts)
         return regroup(self.tag_batch(flatten(docs), top_k=top_k, probs=probs), docs)
+
+
+def _check_sentences(sentences: Sequence[Sequence[str]]) -> list[list[str]]:
+    """Sentences as lists of non-empty string tokens, or a TypeError/ValueError saying
+    what is wrong (a string in place of a token list would otherwise tag characters)."""
+    if isinstance(sentences, str):
+        raise TypeError("tag_batch() takes a list of token lists; for raw text use tag_text()")
+    out = []
+    for n, s in enumerate(sentences):
+        if isinstance(s, str):
+            raise TypeError(
+                f"tag_batch() takes a list of token lists, but sentence {n} is a string; "
+                "for raw text use tag_text() or tag_many()"
+            )
+        words = list(s)
+        for w in words:
+            if not isinstance(w, str):
+                raise TypeError(f"tokens must be strings, got {type(w).__name__} {w!r}")
+            if not w:
+                raise ValueError(f"tokens must be non-empty strings, got {w!r} in sentence {n}")
+        out.append(words)
+    return out
+
+
+def _check_top_k(top_k: int, n_tags: int) -> int:
+    """``top_k`` as the number of alternatives to give: capped at the tag set's size."""
+    if isinstance(top_k, bool) or not isinstance(top_k, int | np.integer):
+        raise TypeError(f"top_k must be an integer, got {type(top_k).__name__}")
+    if top_k < 0:
+        raise ValueError(f"top_k must be 0 (none) or more, got {top_k}")
+    return min(int(top_k), n_tags)

@@ -13,6 +13,7 @@ command family: :mod:`.tag` (tag, info), :mod:`.serve` (serve, loadtest), :mod:`
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import shutil
@@ -55,9 +56,22 @@ class Options:
             click.echo(message, err=err)
 
 
+class Interrupted(click.ClickException):
+    """Ctrl-C (SIGINT): a one-line message saying what was done, exit code 130."""
+
+    exit_code = 130
+
+
+def os_error_message(exc: OSError) -> str:
+    """``"<file>: <reason>"`` (``"artifacts/b/manifest.json: Permission denied"``)."""
+    reason = exc.strerror or str(exc)
+    return f"{exc.filename}: {reason}" if exc.filename else reason
+
+
 class PostagGroup(click.Group):
-    """Lazily imported commands; postag's typed errors become a one-line message and
-    exit code 1."""
+    """Lazily imported commands. postag's typed errors and operating-system errors become
+    a one-line message and exit code 1; Ctrl-C exits with 130; a reader that closes the
+    pipe (``postag tag f | head -1``) ends the command quietly (click: exit code 1)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
@@ -75,7 +89,11 @@ class PostagGroup(click.Group):
         except PostagError as exc:
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:
-            raise click.ClickException("interrupted; nothing half-written was kept") from None
+            raise Interrupted("interrupted") from None
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise  # click quiets a broken pipe
+            raise click.ClickException(os_error_message(exc)) from None
 
 
 def report_dir_option(default: str, files: str):  # noqa: ANN201 - a click decorator

@@ -6,7 +6,22 @@ Inputs (each yields *units*: a list of pre-tokenized sentences plus what the wri
   reaching ``chunk_chars``), each paragraph is tokenized and split into sentences. Inside a
   paragraph a line break is whitespace, as in Stanza: hard-wrapped text stays whole.
 * ``pretokenized``: one sentence per line, tokens separated by whitespace; blank lines skip.
-* ``conllu``: CoNLL-U sentences (FORM of every syntactic word is tagged).
+* ``conllu``: CoNLL-U sentences (FORM of every syntactic word is tagged; UPOS may be
+  ``_``). Units are cut only between sentences.
+
+Outputs (:class:`Writer`), and what ``--probs`` / ``--top-k K`` add to each:
+
+* ``text``: ``word/TAG`` per word, one sentence per line; ``--probs``:
+  ``word/TAG:0.9812``; ``--top-k`` is refused (:func:`refused_options`).
+* ``json``: one object per sentence (``sentence``, ``text``, ``words``, ``tags``);
+  ``--probs``: ``"probs": [0.98, …]``; ``--top-k``: ``"top_k": [[["NOUN", 0.91], …], …]``.
+* ``conllu``: UPOS filled in; in MISC ``--probs`` sets ``UPOSProb=0.9812`` and
+  ``--top-k`` sets ``UPOSTopK=NOUN:0.9100,VERB:0.0500``. CoNLL-U input keeps every other
+  byte and MISC entry; every sentence ends with exactly one blank line.
+
+Each unit is written whole and flushed before the next is read: an interrupt (SIGINT) is
+held back while a unit is written, so the output always ends with a complete sentence.
+A write that fails raises :class:`OutputError`.
 
 Bad bytes: invalid UTF-8 is an error naming the file and line (``errors="strict"``), or is
 replaced by U+FFFD (``errors="replace"``). Control characters (other than tab/newline) are
@@ -15,14 +30,19 @@ treated as whitespace. Nothing is read whole: memory is bounded by the chunk siz
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import signal
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import IO, Any
 
-from ..data import parse_conllu, write_conllu_with_tags
-from ..errors import CorpusError, PostagError
+from ..data import conllu_blocks, parse_block, retag_block, set_misc
+from ..errors import PostagError
 from ..tagger import TaggedSentence
 from ..tokenizer import split_sentences
 
@@ -33,6 +53,14 @@ class InputError(PostagError):
     """Input that cannot be read as asked (bad encoding, malformed CoNLL-U)."""
 
 
+class OutputError(PostagError):
+    """The output cannot be written (disk full, standard output closed, reader gone)."""
+
+    def __init__(self, exc: OSError) -> None:
+        self.errno = exc.errno
+        super().__init__(f"cannot write the output: {exc.strerror or exc}")
+
+
 @dataclass
 class Unit:
     """A chunk of sentences to tag, and how to write them back."""
@@ -40,7 +68,7 @@ class Unit:
     sentences: list[list[str]]
     texts: list[str | None] = field(default_factory=list)  # original text of each sentence
     space_after: list[list[bool]] = field(default_factory=list)
-    conllu_block: str | None = None  # the original CoNLL-U text (conllu input)
+    conllu_lines: list[list[str]] | None = None  # each sentence's CoNLL-U lines (conllu input)
 
 
 def decoded_lines(stream: IO[bytes], name: str, errors: str) -> Iterator[tuple[int, str]]:
@@ -110,81 +138,152 @@ def read_pretokenized(lines: Iterator[tuple[int, str]], chunk_lines: int) -> Ite
 
 
 def read_conllu_stream(
-    lines: Iterator[tuple[int, str]], name: str, chunk_lines: int
+    lines: Iterator[tuple[int, str]], name: str, chunk_sentences: int
 ) -> Iterator[Unit]:
-    block: list[str] = []
-    first = 1
-    n_sent = 0
-
-    def flush() -> Unit:
-        text = "\n".join(block) + "\n"
+    """CoNLL-U sentences, ``chunk_sentences`` per unit; gold UPOS is not needed. Errors
+    name ``name`` and the line in the whole stream."""
+    blocks = conllu_blocks(lines)
+    while group := list(islice(blocks, chunk_sentences)):
         try:
-            sents = parse_conllu(text, name)
-        except CorpusError as exc:  # re-number lines relative to the whole stream
-            msg = str(exc)
-            m = re.match(rf"{re.escape(name)}:(\d+): (.*)", msg, re.S)
-            if m:
-                msg = f"{name}:{int(m.group(1)) + first - 1}: {m.group(2)}"
-            raise InputError(msg) from None
-        return Unit(
-            sentences=[s.words for s in sents], texts=[s.text for s in sents], conllu_block=text
+            sents = [parse_block(b, name, require_tags=False) for b in group]
+        except PostagError as exc:
+            raise InputError(str(exc)) from None
+        yield Unit(
+            sentences=[s.words for s in sents],
+            texts=[s.text for s in sents],
+            conllu_lines=[lines for _, lines in group],
         )
 
-    for number, line in lines:
-        if not block:
-            first = number
-        block.append(line)
-        if not line.strip():
-            n_sent += 1
-            if n_sent >= chunk_lines and any(b.strip() for b in block):
-                yield flush()
-                block, n_sent = [], 0
-    if any(b.strip() for b in block):
-        yield flush()
+
+def refused_options(fmt: str, top_k: int, probs: bool) -> str | None:
+    """Why ``--format fmt`` cannot honour the options asked for, or None when it can."""
+    if fmt == "text" and top_k:
+        return (
+            "--top-k needs --format json or conllu (text output has one tag per word; "
+            "--probs adds its probability)"
+        )
+    return None
+
+
+@contextlib.contextmanager
+def sigint_held() -> Iterator[None]:
+    """Hold SIGINT back while the block runs, then raise KeyboardInterrupt if one came:
+    what the block writes is never cut short by an interrupt. A no-op unless this is
+    the main thread (the only one that may set handlers) and SIGINT has Python's
+    default handler (an ignored SIGINT stays ignored)."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):  # off the main thread, or SIGINT ignored or handled by someone else: leave it be
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
+def discard_output(out: IO[str]) -> None:
+    """Point ``out``'s file descriptor at the null device after a failed write, so that
+    the interpreter's final flush of what is still buffered cannot fail again."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # no fd: nothing to do
+        target = out.fileno()
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, target)
+        finally:
+            os.close(null)
 
 
 class Writer:
     """Writes tagged units as ``text`` (word/TAG), ``json`` (one object per sentence) or
-    ``conllu`` (valid CoNLL-U with UPOS filled)."""
+    ``conllu`` (valid CoNLL-U with UPOS filled), with exactly the probabilities asked
+    for. ``count`` is the number of sentences written (and flushed) so far."""
 
-    def __init__(self, out: IO[str], fmt: str) -> None:
+    def __init__(self, out: IO[str], fmt: str, top_k: int = 0, probs: bool = False) -> None:
+        if reason := refused_options(fmt, top_k, probs):
+            raise ValueError(reason)
         self.out = out
         self.fmt = fmt
+        self.top_k = top_k
+        self.probs = probs
         self.count = 0
 
     def write(self, unit: Unit, tagged: list[TaggedSentence]) -> None:
-        if self.fmt == "conllu" and unit.conllu_block is not None:
-            self.out.write(write_conllu_with_tags(unit.conllu_block, [t.tags for t in tagged]))
-            self.count += len(tagged)
-            return
-        for k, res in enumerate(tagged):
-            self.count += 1
-            text = unit.texts[k] if k < len(unit.texts) else None
-            if self.fmt == "text":
-                self.out.write(
-                    " ".join(f"{w}/{t}" for w, t in zip(res.words, res.tags, strict=True)) + "\n"
-                )
-            elif self.fmt == "json":
-                obj: dict[str, Any] = {"sentence": self.count}
-                if text is not None:
-                    obj["text"] = text
-                obj.update(res.to_dict())
-                self.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
-            else:
-                self.out.write(
-                    self._conllu(
-                        res, text, unit.space_after[k] if k < len(unit.space_after) else None
-                    )
-                )
+        """Write one unit whole, then flush it."""
+        parts = [self._render(unit, i, res) for i, res in enumerate(tagged)]
+        self._emit("".join(parts), len(tagged))
 
-    def _conllu(self, res: TaggedSentence, text: str | None, space: list[bool] | None) -> str:
-        lines = [f"# sent_id = {self.count}"]
+    def _render(self, unit: Unit, i: int, res: TaggedSentence) -> str:
+        """Sentence ``i`` of ``unit`` in this writer's format."""
+        number = self.count + i + 1
+        text = unit.texts[i] if unit.texts else None
+        if self.fmt == "text":
+            return self._text(res)
+        if self.fmt == "json":
+            return self._json(res, number, text)
+        misc = [self._misc(res, j) for j in range(len(res.words))]
+        if unit.conllu_lines is not None:
+            return retag_block(unit.conllu_lines[i], res.tags, misc)
+        space = unit.space_after[i] if unit.space_after else [True] * len(res.words)
+        for j, spaced in enumerate(space):
+            if not spaced:
+                misc[j] = {"SpaceAfter": "No", **misc[j]}
+        return self._conllu(res, number, text, misc)
+
+    def _emit(self, text: str, sentences: int) -> None:
+        with sigint_held():
+            try:
+                self.out.write(text)
+                self.out.flush()
+            except OSError as exc:
+                raise OutputError(exc) from None
+            self.count += sentences
+
+    def _text(self, res: TaggedSentence) -> str:
+        if self.probs:
+            assert res.probs is not None
+            return (
+                " ".join(
+                    f"{w}/{t}:{p:.4f}"
+                    for w, t, p in zip(res.words, res.tags, res.probs, strict=True)
+                )
+                + "\n"
+            )
+        return " ".join(f"{w}/{t}" for w, t in zip(res.words, res.tags, strict=True)) + "\n"
+
+    def _json(self, res: TaggedSentence, number: int, text: str | None) -> str:
+        obj: dict[str, Any] = {"sentence": number}
+        if text is not None:
+            obj["text"] = text
+        obj.update(res.to_dict())
+        if not self.probs:
+            obj.pop("probs", None)
+        if not self.top_k:
+            obj.pop("top_k", None)
+        return json.dumps(obj, ensure_ascii=False) + "\n"
+
+    def _misc(self, res: TaggedSentence, i: int) -> dict[str, str]:
+        """The MISC entries for word ``i``: UPOSProb with --probs, UPOSTopK with --top-k."""
+        items = {}
+        if self.probs:
+            assert res.probs is not None
+            items["UPOSProb"] = f"{res.probs[i]:.4f}"
+        if self.top_k:
+            assert res.top_k is not None
+            items["UPOSTopK"] = ",".join(f"{t}:{p:.4f}" for t, p in res.top_k[i])
+        return items
+
+    def _conllu(
+        self, res: TaggedSentence, number: int, text: str | None, misc: list[dict[str, str]]
+    ) -> str:
+        lines = [f"# sent_id = {number}"]
         if text is not None:
             lines.append(f"# text = {text}")
-        for i, (w, t) in enumerate(zip(res.words, res.tags, strict=True), start=1):
-            misc = "SpaceAfter=No" if space is not None and not space[i - 1] else "_"
-            if res.probs is not None:
-                p = f"UPOSProb={res.probs[i - 1]:.4f}"
-                misc = p if misc == "_" else f"{misc}|{p}"
-            lines.append(f"{i}\t{w}\t_\t{t}\t_\t_\t_\t_\t_\t{misc}")
+        for i, (w, t) in enumerate(zip(res.words, res.tags, strict=True)):
+            lines.append(f"{i + 1}\t{w}\t_\t{t}\t_\t_\t_\t_\t_\t{set_misc('_', misc[i])}")
         return "\n".join(lines) + "\n\n"

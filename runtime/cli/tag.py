@@ -1,12 +1,30 @@
-"""`postag tag` (tag files or standard input) and `postag info` (describe a bundle)."""
+"""`postag tag` (tag files or standard input) and `postag info` (describe a bundle).
+
+    postag tag notes.txt --format conllu --probs > notes.conllu
+    postag tag --input-format conllu --top-k 3 --format json untagged.conllu
+    postag info artifacts/postag-en-ewt
+
+Errors are one line on standard error with a non-zero exit: bad input or options (1 or
+2), output that cannot be written (1: disk full, standard output closed), Ctrl-C (130,
+saying how many complete sentences were written). A reader that closes the pipe
+(``postag tag f | head -1``) ends the command quietly with exit code 1.
+"""
 
 from __future__ import annotations
 
+import errno
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, TextIO
 
 import click
+from click.core import ParameterSource
 
-from . import DEFAULT_BUNDLE, Options, bundle_option
+from . import DEFAULT_BUNDLE, Interrupted, Options, bundle_option
+
+if TYPE_CHECKING:
+    from .formats import Unit
 
 
 @click.command()
@@ -19,7 +37,7 @@ from . import DEFAULT_BUNDLE, Options, bundle_option
     show_default=True,
     type=click.Choice(["text", "pretokenized", "conllu"]),
     help="text: raw text; pretokenized: one sentence per line, tokens separated by "
-    "spaces; conllu: CoNLL-U.",
+    "spaces; conllu: CoNLL-U (UPOS may be '_').",
 )
 @click.option("--pretokenized", is_flag=True, help="Same as --input-format pretokenized.")
 @click.option(
@@ -42,9 +60,15 @@ from . import DEFAULT_BUNDLE, Options, bundle_option
     "--top-k",
     type=click.IntRange(min=0),
     default=0,
-    help="Also output the k most probable tags per word (json/conllu).",
+    help="Also output the k most probable tags per word, at most all of them "
+    "(json: top_k; conllu: UPOSTopK in MISC; not with --format text).",
 )
-@click.option("--probs", is_flag=True, help="Also output each chosen tag's probability.")
+@click.option(
+    "--probs",
+    is_flag=True,
+    help="Also output each chosen tag's probability (text: word/TAG:0.98; json: probs; "
+    "conllu: UPOSProb in MISC).",
+)
 @click.option(
     "--chunk",
     type=click.IntRange(min=1),
@@ -60,9 +84,9 @@ from . import DEFAULT_BUNDLE, Options, bundle_option
     show_default=True,
     help="Invalid UTF-8: stop with the line number, or replace bad bytes with U+FFFD.",
 )
-@click.pass_obj
+@click.pass_context
 def tag(
-    opts: Options,
+    ctx: click.Context,
     files: tuple[str, ...],
     bundle: str,
     input_format: str,
@@ -75,44 +99,106 @@ def tag(
     chunk: int,
     encoding_errors: str,
 ) -> None:
-    """Tag FILES (standard input when none or '-') and write to standard output."""
-    import sys
+    """Tag FILES (standard input when none or '-') and write to standard output.
 
+    Each chunk of sentences is written whole and flushed: on Ctrl-C (exit 130) the
+    output holds only complete sentences, and the message says how many."""
     from ..tagger import Tagger
-    from .formats import Writer, decoded_lines, read_conllu_stream, read_pretokenized, read_text
+    from .formats import OutputError, Writer, discard_output, refused_options
 
-    if pretokenized:
-        input_format = "pretokenized"
-    tagger = Tagger.load(bundle, provider=provider, threads=opts.threads, quantized=int8)
-    writer = Writer(sys.stdout, fmt)
+    opts: Options = ctx.obj
+    input_format = _input_format(ctx, input_format, pretokenized)
+    if reason := refused_options(fmt, top_k, probs):
+        raise click.UsageError(reason)
+    out = _stdout()
+    writer = Writer(out, fmt, top_k=top_k, probs=probs)
     sources = list(files) or ["-"]
-    show = sys.stderr.isatty() and not opts.quiet and all(f != "-" for f in sources)
-    total = sum(Path(f).stat().st_size for f in sources if f != "-") if show else 0
+    try:
+        tagger = Tagger.load(bundle, provider=provider, threads=opts.threads, quantized=int8)
+        for unit in _units(sources, input_format, chunk, encoding_errors, opts.quiet):
+            writer.write(unit, tagger.tag_batch(unit.sentences, top_k=top_k, probs=probs))
+    except KeyboardInterrupt:
+        raise Interrupted(_interrupted(writer.count)) from None
+    except OutputError as exc:
+        discard_output(out)
+        if exc.errno == errno.EPIPE:  # the reader has gone (`| head`): end quietly
+            raise click.exceptions.Exit(1) from None
+        raise click.ClickException(str(exc)) from None
+    if writer.count == 0:
+        opts.echo("postag: no sentences in the input", err=True)
+
+
+def _input_format(ctx: click.Context, input_format: str, pretokenized: bool) -> str:
+    """--input-format, with --pretokenized as its shorthand (a contradiction is refused)."""
+    if not pretokenized:
+        return input_format
+    explicit = ctx.get_parameter_source("input_format") != ParameterSource.DEFAULT
+    if explicit and input_format != "pretokenized":
+        raise click.UsageError(f"--pretokenized contradicts --input-format {input_format}")
+    return "pretokenized"
+
+
+def _stdout() -> TextIO:
+    """Standard output as UTF-8 text, or a one-line error when it is closed."""
+    out = sys.stdout
+    if out is None:  # started with fd 1 closed (`postag tag f >&-`)
+        raise click.ClickException("cannot write the output: standard output is closed")
+    if (out.encoding or "").lower().replace("-", "") != "utf8" and hasattr(out, "reconfigure"):
+        out.reconfigure(encoding="utf-8")  # every format is UTF-8, whatever the locale
+    return out
+
+
+def _interrupted(written: int) -> str:
+    """What is true after Ctrl-C, given the number of sentences already written."""
+    if written == 0:
+        return "interrupted; nothing was written"
+    return (
+        f"interrupted after writing {written} sentence{'s' if written != 1 else ''}, "
+        "each complete; the rest of the input was not tagged"
+    )
+
+
+def _units(
+    sources: list[str], input_format: str, chunk: int, encoding_errors: str, quiet: bool
+) -> Iterator[Unit]:
+    """The units of every source in turn; a progress bar on a terminal when every
+    source is a named file."""
+    from .formats import decoded_lines, read_conllu_stream, read_pretokenized, read_text
+
+    show = sys.stderr is not None and sys.stderr.isatty() and not quiet
+    show = show and all(f != "-" for f in sources)
+    total = sum(Path(f).stat().st_size for f in sources) if show else 0
     with click.progressbar(
         length=total or 1, label="tagging", file=sys.stderr, hidden=not show
     ) as bar:
         for name in sources:
-            stream = click.open_file(name, "rb")
-            with stream:
+            with _open(name) as stream:
 
-                def counted(s=stream):  # noqa: ANN001, ANN202 - progress by bytes read
+                def counted(s: IO[bytes] = stream) -> Iterator[bytes]:  # progress by bytes
                     for raw in s:
                         bar.update(len(raw))
                         yield raw
 
-                lines = decoded_lines(
-                    counted(), "<stdin>" if name == "-" else name, encoding_errors
-                )
+                label = "<stdin>" if name == "-" else name
+                lines = decoded_lines(counted(), label, encoding_errors)
                 if input_format == "text":
-                    units = read_text(lines, 100 * chunk)
+                    yield from read_text(lines, 100 * chunk)
                 elif input_format == "pretokenized":
-                    units = read_pretokenized(lines, chunk)
+                    yield from read_pretokenized(lines, chunk)
                 else:
-                    units = read_conllu_stream(lines, name, chunk)
-                for unit in units:
-                    writer.write(unit, tagger.tag_batch(unit.sentences, top_k=top_k, probs=probs))
-    if writer.count == 0:
-        opts.echo("postag: no sentences in the input", err=True)
+                    yield from read_conllu_stream(lines, label, chunk)
+
+
+def _open(name: str) -> IO[bytes]:
+    """A source opened for reading bytes ('-': standard input, left open afterwards)."""
+    from .formats import InputError
+
+    if name == "-" and sys.stdin is None:
+        raise InputError("cannot read standard input: it is closed")
+    try:
+        return click.open_file(name, "rb")
+    except OSError as exc:
+        raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
 
 
 @click.command()
@@ -128,6 +214,7 @@ def info(opts: Options, bundle: str, as_json: bool) -> None:
     from ..bundle import load_manifest
     from ..session import resolve_provider
 
+    _stdout()
     man = load_manifest(bundle)
     if as_json:
         click.echo(json.dumps(man.data, indent=2, ensure_ascii=False))

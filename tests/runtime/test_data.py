@@ -3,7 +3,7 @@ from pathlib import Path
 import conllu
 import pytest
 
-from postag.data import parse_conllu, read_conllu, write_conllu_with_tags
+from postag.data import parse_conllu, read_conllu, set_misc, write_conllu_with_tags
 from postag.errors import CorpusError
 
 MWT = """# sent_id = a-1
@@ -83,4 +83,41 @@ def test_write_back_predicted_upos_keeps_everything_else():
     assert [t["upos"] for t in parsed[0] if isinstance(t["id"], int)] == ["X"] * 5
     assert parsed[0][1]["form"] == "don't"  # the range line survives untouched
     assert parsed[1][0]["upos"] == "NOUN"
-    assert out.replace("\tX\t", "\t?\t").count("\n") == MWT.count("\n")
+    # every line kept; the last sentence now ends with its blank line, which MWT lacks
+    assert out.count("\n") == MWT.count("\n") + 1 and out.endswith("_\n\n")
+
+
+UNTAGGED = "1\tA\t_\t_\t_\t_\t_\t_\t_\t_\n2\tdog\t_\tNOUN\t_\t_\t_\t_\t_\t_\n"
+
+
+def test_untagged_sentences_are_refused_only_where_gold_tags_are_needed(tmp_path: Path):
+    p = tmp_path / "raw.conllu"
+    p.write_text(MWT + "\n" + UNTAGGED)
+    with pytest.raises(CorpusError, match=r"raw.conllu:14: word 1 has no UPOS"):
+        read_conllu(p)  # training and evaluation: gold UPOS required, as before
+    s1, s2, s3 = read_conllu(p, require_tags=False)
+    assert s1.tags == ["PRON", "AUX", "PART", "VERB", "PUNCT"]  # gold where complete
+    assert (s3.words, s3.tags) == (["A", "dog"], [])  # partly tagged: no gold
+    with pytest.raises(CorpusError, match="expected 10 tab-separated columns"):
+        parse_conllu("1\tA\t_\n", require_tags=False)  # still CoNLL-U
+
+
+def test_misc_entries_are_kept_ours_replaced_or_appended():
+    assert set_misc("_", {}) == "_"
+    assert set_misc("_", {"UPOSProb": "0.5"}) == "UPOSProb=0.5"
+    assert (
+        set_misc("SpaceAfter=No|UPOSProb=0.1|Gloss=x", {"UPOSProb": "0.9", "UPOSTopK": "X:1"})
+        == "SpaceAfter=No|UPOSProb=0.9|Gloss=x|UPOSTopK=X:1"
+    )
+
+
+def test_written_sentences_end_with_exactly_one_blank_line():
+    src = "\n\n" + UNTAGGED + "\n\n\n\n" + UNTAGGED.rstrip("\n")  # odd blank lines, no end
+    out = write_conllu_with_tags(src, [["DET", "NOUN"], ["X", "Y"]], misc=[[{}, {"P": "1"}]] * 2)
+    one = "1\tA\t_\t{}\t_\t_\t_\t_\t_\t_\n2\tdog\t_\t{}\t_\t_\t_\t_\t_\tP=1\n\n"
+    assert out == one.format("DET", "NOUN") + one.format("X", "Y")
+    assert [t["upos"] for t in conllu.parse(out + out)[3]] == ["X", "Y"]  # concatenates
+    with pytest.raises(ValueError, match="3 tags for a sentence of 2 words"):
+        write_conllu_with_tags(UNTAGGED, [["A", "B", "C"]])
+    with pytest.raises(ValueError, match="1 tag lists for 2 sentences"):
+        write_conllu_with_tags(src, [["A", "B"]])

@@ -54,8 +54,11 @@ def test_probabilities_and_top_k(tagger):
         assert row[0][1] >= row[1][1] >= row[2][1]
     assert all(0 < p <= 1 for p in r.probs)
     assert tagger.tag(["the"]).probs is None
-    big = tagger.tag(["the"], top_k=100)
+    assert r.to_dict()["top_k"][0][0] == [r.tags[0], round(r.probs[0], 6)]
+    assert set(tagger.tag(["the"]).to_dict()) == {"words", "tags"}
+    big = tagger.tag(["the"], top_k=100)  # capped at the tag set: every tag, best first
     assert len(big.top_k[0]) == len(tagger.tags)
+    assert sorted(t for t, _ in big.top_k[0]) == sorted(tagger.tags)
     np.testing.assert_allclose(sum(p for _, p in big.top_k[0]), 1.0, atol=1e-5)
 
 
@@ -76,6 +79,33 @@ def test_odd_tokens(tagger):
     assert len(r.tags) == 5 and all(t in tagger.tags for t in r.tags)
     with pytest.raises(ValueError, match="non-empty strings"):
         tagger.tag(["a", ""])
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda t: t.tag("The cat sat"), TypeError, r"list of tokens; for raw text use tag_text"),
+        (lambda t: t.tag_batch(["The cat sat"]), TypeError, "sentence 0 is a string"),
+        (lambda t: t.tag_batch([["ok"], "The cat"]), TypeError, "sentence 1 is a string"),
+        (lambda t: t.tag_batch("The cat sat"), TypeError, "list of token lists"),
+        (lambda t: t.tag(["a", 3]), TypeError, "tokens must be strings, got int 3"),
+        (lambda t: t.tag(["a", None]), TypeError, "tokens must be strings, got NoneType"),
+        (lambda t: t.tag(["a"], top_k=-1), ValueError, "top_k must be 0 .* got -1"),
+        (lambda t: t.tag(["a"], top_k=2.5), TypeError, "top_k must be an integer"),
+        (lambda t: t.tag_text(["The", "cat"]), TypeError, "tag_text\\(\\) takes a string"),
+        (lambda t: t.tag_many("The cat sat."), TypeError, "for one text use tag_text"),
+        (lambda t: t.tag_many(["ok", 7]), TypeError, "texts \\(strings\\), got int"),
+    ],
+)
+def test_api_misuse_is_refused_not_guessed(tagger, call, error, message):
+    """A string where tokens are expected would tag single characters; -1 alternatives
+    would give all of them: both are errors that say what to do instead."""
+    with pytest.raises(error, match=message):
+        call(tagger)
+
+
+def test_top_k_as_numpy_integer(tagger):
+    assert len(tagger.tag(["the"], top_k=np.int64(2)).top_k[0]) == 2
 
 
 def test_load_errors(toy_bundle, tmp_path):

@@ -1,5 +1,6 @@
 """postag.cli: the one entry point; the runtime never imports torch."""
 
+import errno
 import subprocess
 import sys
 
@@ -7,16 +8,6 @@ import pytest
 from click.testing import CliRunner
 
 from postag.cli import cli
-
-
-@pytest.fixture(scope="module")
-def bundle(toy_bundle):
-    return str(toy_bundle[0])
-
-
-def run(bundle, args, input=None):
-    res = CliRunner().invoke(cli, ["--threads", "1", "tag", "--bundle", bundle, *args], input=input)
-    return res
 
 
 def test_runtime_never_imports_torch(bundle, tmp_path):
@@ -56,3 +47,30 @@ def test_runtime_never_imports_torch(bundle, tmp_path):
     )
     assert out.returncode == 1
     assert "needs PyTorch" in out.stderr and "pip install 'postag[export]'" in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("raised", "code", "message"),
+    [
+        (
+            PermissionError(errno.EACCES, "Permission denied", "b/manifest.json"),
+            1,
+            "Error: b/manifest.json: Permission denied\n",
+        ),
+        (OSError(errno.EIO, "Input/output error"), 1, "Error: Input/output error\n"),
+        (KeyboardInterrupt(), 130, "Error: interrupted\n"),
+        (BrokenPipeError(errno.EPIPE, "Broken pipe"), 1, ""),  # the reader went away: quiet
+    ],
+    ids=["permission", "io-error", "interrupt", "broken-pipe"],
+)
+def test_any_command_fails_in_one_line(bundle, monkeypatch, raised, code, message):
+    """Whatever escapes a command (here `info`): one line, a non-zero exit, no traceback."""
+    import postag.bundle
+
+    def fail(path):
+        raise raised
+
+    monkeypatch.setattr(postag.bundle, "load_manifest", fail)
+    res = CliRunner().invoke(cli, ["info", bundle])
+    assert res.exit_code == code
+    assert res.output == message
