@@ -425,9 +425,7 @@ def run_bench(
         "repeats": repeats,
         "backends": results,
         "cold_start_s": cold,
-        "bundle_mb": {
-            f: man.path(f).stat().st_size / 1e6 for f in MODEL_FILES if f in man.files
-        },
+        "bundle_mb": {f: man.path(f).stat().st_size / 1e6 for f in MODEL_FILES if f in man.files},
         "installed": installed_sizes(),
         "size_sweep": size_sweep(bundle, sweep, sentences, threads, log)
         if sweep and man.fast_path

@@ -96,8 +96,11 @@ def finalize(
     del proto.metadata_props[:]
     for k, v in sorted(metadata.items()):
         proto.metadata_props.add(key=k, value=v)
-    onnx.checker.check_model(proto, full_check=True)
-    inferred = onnx.shape_inference.infer_shapes(proto, check_type=True, strict_mode=True)
+    try:
+        onnx.checker.check_model(proto, full_check=True)
+        inferred = onnx.shape_inference.infer_shapes(proto, check_type=True, strict_mode=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
+        raise ExportError(f"the exported graph fails onnx's checks: {exc}") from None
     check_declared(inferred, contract, dims)
     return inferred
 
