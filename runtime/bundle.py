@@ -209,9 +209,8 @@ class _Fields:
         self.where, self.field, self.value = where, field, value
 
     def error(self, key: str, want: str, got: object = ...) -> BundleError:
-        name = f"{self.field}.{key}" if self.field != "manifest" else key
         tail = "" if got is ... else f", got {_kind(got)}"
-        return BundleError(f"{self.where}: manifest field {name!r} must be {want}{tail}")
+        return BundleError(f"{self.where}: manifest field {self.name(key)!r} must be {want}{tail}")
 
     def get(self, key: str, typ: type | tuple[type, ...], want: str, optional: bool = False) -> Any:
         """``value[key]`` if it is a ``typ`` (bool is never a number here)."""
@@ -237,6 +236,11 @@ class _Fields:
         if value < 0:
             raise self.error(key, "a non-negative integer")
         return value
+
+    def numbers(self, *keys: str) -> None:
+        """Those of ``keys`` present must be numbers (or null)."""
+        for key in keys:
+            self.get(key, int | float, "a number", optional=True)
 
     def sub(self, key: str, optional: bool = False) -> _Fields | None:
         value = self.get(key, dict, "an object", optional)
@@ -314,6 +318,21 @@ def _fast_path(where: Path, fp: _Fields, files: Mapping[str, FileEntry]) -> Fast
     )
 
 
+def _reported(top: _Fields) -> None:
+    """The fields `postag info`, the server and the model card report: objects, with
+    numbers where they print numbers."""
+    for key in ("producers", "corpus", "train_config"):
+        top.sub(key, optional=True)
+    if metrics := top.sub("metrics", optional=True):
+        metrics.numbers("dev_accuracy", "test_accuracy", "parameters", "train_seconds")
+    if evaluation := top.sub("evaluation", optional=True):
+        for backend in evaluation.value:
+            evaluation.sub(backend).numbers("dev_accuracy", "test_accuracy")  # type: ignore[union-attr]
+    if validation := top.sub("validation", optional=True):
+        validation.get("ok", bool, "true or false", optional=True)
+        validation.get("checks", list, "a list", optional=True)
+
+
 def parse_manifest(root: Path, data: object) -> Manifest:
     """Validate the manifest's structure (every field's type) into a :class:`Manifest`;
     no file is read. :func:`load_manifest` adds the hash and identity checks."""
@@ -325,8 +344,7 @@ def parse_manifest(root: Path, data: object) -> Manifest:
             f"{where}: unsupported bundle format {version!r} "
             f"(this postag reads formats {', '.join(map(str, READ_FORMATS))})"
         )
-    for key in ("producers", "metrics", "evaluation", "validation", "corpus", "train_config"):
-        top.sub(key, optional=True)  # read by `postag info`, the server and the model card
+    _reported(top)
     files = _files(where, top.get("files", dict, "an object (name → {sha256, bytes})"))
     vf = top.sub("vocab_files")
     fast = top.sub("fast_path", optional=True)

@@ -10,7 +10,6 @@ import torch
 
 from postag.contract import CONTRACT
 from postag.data import Sentence
-from postag.export.config import ModelConfig
 from postag.export.model import TaggerModel
 from postag.export.predict import torch_runner
 from postag.export.verify import (
@@ -23,6 +22,7 @@ from postag.export.verify import (
     verification_cases,
 )
 from postag.vocab import Encoder, Vocab
+from tests.export.test_model import TINY
 
 WORDS = ["the", "dog", "runs", "a", "cat", "sleeps", "."]
 
@@ -31,17 +31,7 @@ WORDS = ["the", "dog", "runs", "a", "cat", "sleeps", "."]
 def tiny():
     words = Vocab(["<pad>", "<unk>", *WORDS])
     chars = Vocab(["<pad>", "<unk>", *sorted(set("".join(WORDS)))])
-    cfg = ModelConfig(
-        word_dim=8,
-        char_dim=4,
-        char_hidden=4,
-        hidden=8,
-        layers=1,
-        dropout=0.0,
-        n_words=len(words),
-        n_chars=len(chars),
-        n_tags=4,
-    )
+    cfg = TINY.replace(n_words=len(words), n_chars=len(chars), n_tags=4, layers=1)
     torch.manual_seed(0)
     return TaggerModel(cfg).eval(), Encoder(words, chars, cfg.max_word_len)
 
