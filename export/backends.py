@@ -51,10 +51,10 @@ def bundle_backends(
     def fast_graph(fname: str, provider: str = "cpu") -> Runner:
         return FastModel(root / fname, FAST_CONTRACT, forms, provider, threads).run
 
-    out = [
-        Backend("torchscript", torch_runner(load_torchscript(root / TORCHSCRIPT)), True),
-        Backend("onnx-fp32", onnx(MODEL), True),
-    ]
+    out = []
+    if (root / TORCHSCRIPT).exists():
+        out.append(Backend("torchscript", torch_runner(load_torchscript(root / TORCHSCRIPT)), True))
+    out.append(Backend("onnx-fp32", onnx(MODEL), True))
     if (root / MODEL_INT8).exists():
         out.append(Backend("onnx-int8", onnx(MODEL_INT8), False))
     if fast:

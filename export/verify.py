@@ -127,7 +127,7 @@ class Check:
     tag_agreement: float | None = None
 
     def line(self) -> str:
-        return f"{'✓' if self.ok else '✗'} {self.backend:<16} {self.case:<22} {self.detail}"
+        return f"{'✓' if self.ok else '✗'} {self.backend:<20} {self.case:<22} {self.detail}"
 
 
 @dataclass

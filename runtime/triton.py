@@ -9,7 +9,6 @@ the batch axis is part of the declared dims (the model takes whole padded batche
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -37,8 +36,10 @@ def _tensor(spec: TensorSpec, n_tags: int) -> str:
 
 
 def _quote(text: str) -> str:
-    """A protobuf text-format string literal (JSON's escaping is a subset of it)."""
-    return json.dumps(text, ensure_ascii=True)
+    """A protobuf text-format string literal: backslash, quote and control characters
+    escaped (control characters in octal), everything else as UTF-8."""
+    body = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + "".join(c if c >= " " else f"\\{ord(c):03o}" for c in body) + '"'
 
 
 def config_pbtxt(

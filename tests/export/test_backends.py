@@ -55,6 +55,8 @@ def test_a_bundle_without_fast_or_int8_graphs_has_fewer_backends(toy_bundle, tmp
     man = load_manifest(toy_bundle[0])
     names = [x.name for x in bundle_backends(b, man.contract, threads=1)]
     assert names == ["torchscript", "onnx-fp32"]
+    (b / "model.torchscript.pt").unlink()
+    assert [x.name for x in bundle_backends(b, man.contract, threads=1)] == ["onnx-fp32"]
 
 
 def test_a_fast_graph_with_the_wrong_form_list_is_refused(toy_bundle, tmp_path):

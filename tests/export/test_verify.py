@@ -167,7 +167,7 @@ def test_report_summary_and_verdict():
     assert r.verdict() == "1 of 3 checks failed: b x"
     assert VerificationReport(r.checks[:2]).verdict() == "all 2 checks passed"
     assert not VerificationReport().ok  # no checks: nothing was verified
-    assert r.lines()[2] == "✗ b                x                      "
+    assert r.lines()[2] == "✗ b" + " " * 20 + "x" + " " * 22  # aligned for any file name
 
 
 def test_verification_cases_are_fixed_and_cover_the_edges():

@@ -52,10 +52,15 @@ def test_triton_int8_entry_and_refusals(toy_bundle, tmp_path):
         )
         assert res.exit_code == 1 and "not a usable Triton model name" in res.output
     assert not (tmp_path / "escape").exists()
+    from google.protobuf import text_format
+    from tritonclient.grpc import model_config_pb2
+
     from postag.triton import config_pbtxt
 
-    cfg = config_pbtxt('say "hi"', man, man.contract.inputs, man.contract.outputs)
-    assert cfg.startswith('name: "say \\"hi\\""\n')
+    hostile = 'say "hi" \\ \n\t\x01 — ok'
+    text = config_pbtxt(hostile, man, man.contract.inputs, man.contract.outputs)
+    cfg = text_format.Parse(text, model_config_pb2.ModelConfig())
+    assert cfg.name == hostile and cfg.backend == "onnxruntime"
     # a bundle without an int8 model: one line, no traceback
     b = tmp_path / "no-int8"
     shutil.copytree(toy_bundle[0], b)
