@@ -14,15 +14,8 @@ import numpy as np
 import onnxruntime as ort
 
 from postag.contract import FAST_CONTRACT, IOContract
-from postag.session import (
-    FAST_FORMS,
-    FAST_INT8,
-    FAST_MODEL,
-    PROVIDERS,
-    FastModel,
-    OnnxModel,
-    load_forms,
-)
+from postag.layout import FAST_FORMS, FAST_INT8, FAST_MODEL, MODEL, MODEL_INT8, TORCHSCRIPT
+from postag.session import PROVIDERS, FastModel, OnnxModel, load_forms
 from postag.vocab import EncodedBatch
 
 from .predict import torch_runner
@@ -45,34 +38,35 @@ def cuda_available() -> bool:
 def bundle_backends(
     root: str | Path, contract: IOContract, threads: int = 0, cuda: bool = False
 ) -> list[Backend]:
-    """TorchScript, ONNX fp32, the fast graph and both int8 graphs on CPU, and the fp32
-    graphs on CUDA when asked for."""
+    """TorchScript, ONNX fp32, the fast graph and both int8 graphs on CPU (those the
+    bundle holds), and the fp32 graphs on CUDA when asked for. The models' identity is
+    not checked here: the gate reports it as a check of its own."""
     root = Path(root)
-    out = [
-        Backend("torchscript", torch_runner(load_torchscript(root / "model.torchscript.pt")), True),
-        Backend("onnx-fp32", OnnxModel(root / "model.onnx", contract, "cpu", threads).run, True),
-    ]
-    if (root / "model.int8.onnx").exists():
-        out.append(
-            Backend(
-                "onnx-int8",
-                OnnxModel(root / "model.int8.onnx", contract, "cpu", threads).run,
-                False,
-            )
-        )
-    fast = root / FAST_MODEL
-    forms = load_forms(root / FAST_FORMS) if fast.exists() else []
-    if fast.exists():
-        out.append(
-            Backend("onnx-fast", FastModel(fast, FAST_CONTRACT, forms, "cpu", threads).run, True)
-        )
+    fast = (root / FAST_MODEL).exists()
+    forms = load_forms(root / FAST_FORMS) if fast else []
+
+    def onnx(fname: str, provider: str = "cpu") -> Runner:
+        return OnnxModel(root / fname, contract, provider, threads).run
+
+    def fast_graph(fname: str, provider: str = "cpu") -> Runner:
+        return FastModel(root / fname, FAST_CONTRACT, forms, provider, threads).run
+
+    out = []
+    if (root / TORCHSCRIPT).exists():
+        out.append(Backend("torchscript", torch_runner(load_torchscript(root / TORCHSCRIPT)), True))
+    out.append(Backend("onnx-fp32", onnx(MODEL), True))
+    if (root / MODEL_INT8).exists():
+        out.append(Backend("onnx-int8", onnx(MODEL_INT8), False))
+    if fast:
+        out.append(Backend("onnx-fast", fast_graph(FAST_MODEL), True))
     if (root / FAST_INT8).exists():
-        fast_int8 = FastModel(root / FAST_INT8, FAST_CONTRACT, forms, "cpu", threads)
-        out.append(Backend("onnx-fast-int8", fast_int8.run, False))
+        out.append(Backend("onnx-fast-int8", fast_graph(FAST_INT8), False))
     if cuda:
-        out.append(Backend("onnx-cuda", OnnxModel(root / "model.onnx", contract, "cuda").run, True))
-        if fast.exists():
-            out.append(
-                Backend("onnx-fast-cuda", FastModel(fast, FAST_CONTRACT, forms, "cuda").run, True)
-            )
+        out.append(Backend("onnx-cuda", onnx(MODEL, "cuda"), True))
+        if fast:
+            out.append(Backend("onnx-fast-cuda", fast_graph(FAST_MODEL, "cuda"), True))
     return out
+
+
+#: Each quantised backend's fp32 counterpart: its accuracy is measured against it.
+FP32_OF = {"onnx-int8": "onnx-fp32", "onnx-fast-int8": "onnx-fast"}

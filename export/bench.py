@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from postag.layout import FAST_FORMS, MODEL_FILES
+from postag.layout import FAST_FORMS, FAST_MODEL, META_TABLE_ROWS, MODEL_FILES
 from postag.session import load_forms
 
 from .bench_measure import BATCH_SIZES, flops_per_token, latencies, median_time, typical_sentences
@@ -86,7 +86,6 @@ def size_sweep(
 
     from postag.batching import MAX_BATCH_TOKENS, run_batched
     from postag.bundle import load_manifest
-    from postag.contract import IOContract
     from postag.session import FastModel
 
     from .config import ModelConfig
@@ -105,10 +104,10 @@ def size_sweep(
         torch.manual_seed(0)
         model = TaggerModel(cfg).eval()
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "model.fast.onnx"
+            path = Path(tmp) / FAST_MODEL
             table = char_table(model, enc, forms)
-            export_fast(model, table, path, {"postag.table_rows": str(len(table))})
-            contract = IOContract.from_dict(man.data["fast_path"]["contract"])
+            export_fast(model, table, path, {META_TABLE_ROWS: str(len(table))})
+            contract = man.fast_path.contract
             fast = FastModel(path, contract, forms, "cpu", threads)
             lat = latencies(lambda b, m=fast: m.run(enc.encode(b)).argmax(-1), typical)
             t = median_time(lambda m=fast: run_batched(m.run, enc, sentences, MAX_BATCH_TOKENS), 3)
@@ -461,12 +460,10 @@ def run_bench(
         "repeats": repeats,
         "backends": results,
         "cold_start_s": cold_starts(bundle, checkpoint),
-        "bundle_mb": {
-            f: man.path(f).stat().st_size / 1e6 for f in MODEL_FILES if f in man.data["files"]
-        },
+        "bundle_mb": {f: man.path(f).stat().st_size / 1e6 for f in MODEL_FILES if f in man.files},
         "installed": installed_sizes(),
         "size_sweep": size_sweep(bundle, sweep, sentences, threads, log)
-        if sweep and man.data.get("fast_path")
+        if sweep and man.fast_path
         else [],
         "roofline": roofline(man.data["model_config"], sentences, threads),
     }

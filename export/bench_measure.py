@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from postag.layout import FAST_FORMS
+from postag.layout import FAST_FORMS, MODEL, MODEL_INT8, TORCHSCRIPT
 from postag.session import load_forms
 
 BATCH_SIZES = (1, 8, 64, 256)
@@ -106,10 +106,10 @@ def runner_for(backend: str, bundle: Path, checkpoint: Path | None, threads: int
         from .torchscript_export import load_torchscript
 
         if backend == "torchscript":
-            return torch_runner(load_torchscript(bundle / "model.torchscript.pt")), man.encoder()
+            return torch_runner(load_torchscript(bundle / TORCHSCRIPT)), man.encoder()
         ckpt = Checkpoint.load(checkpoint)  # type: ignore[arg-type]
         return torch_runner(ckpt.model()), ckpt.encoder()
-    fname = "model.int8.onnx" if backend == "onnx-int8" else "model.onnx"
+    fname = MODEL_INT8 if backend == "onnx-int8" else MODEL
     provider = "cuda" if backend == "onnx-cuda" else "cpu"
     return OnnxModel(man.path(fname), man.contract, provider, threads).run, man.encoder()
 

@@ -1,18 +1,26 @@
-"""Write a verified, self-describing bundle: ``artifacts/<name>/``.
+"""Write a verified, self-describing bundle: ``artifacts/<name>/``; re-run its gate.
 
 Everything is written into a temporary directory beside the target, verified there, and
 renamed into place only when every check passes: a failed export never leaves a half
 bundle and never destroys the previous one.
 
-    build_bundle("artifacts/checkpoints/default.pt", "artifacts/postag-en-ewt")
+    build_bundle("artifacts/checkpoints/default.pt", "artifacts/postag-en-ewt", dev, test)
+    verify_bundle("artifacts/postag-en-ewt")      # the same checks, re-measured
+
+The gate (:func:`run_gate`) is one list of checks, run by the export and by ``postag
+verify`` alike: every backend on the fixed verification sample (:mod:`.verify`), the
+declared shapes and the identity metadata of every model file, and each int8 graph's
+accuracy drop on the sentences the export scored (recorded in the manifest as ``gate``).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import platform
 import time
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,38 +33,50 @@ import torch
 
 from postag import __version__
 from postag.batching import run_batched
-from postag.bundle import FORMAT_VERSION, MANIFEST, Manifest, identity_sha256, load_manifest
+from postag.bundle import (
+    Manifest,
+    identity_files,
+    identity_sha256,
+    load_manifest,
+    sentences_sha256,
+)
 from postag.contract import CONTRACT, FAST_CONTRACT, IOContract
-from postag.data import Sentence
-from postag.errors import ParityError
+from postag.corpus import locate_corpus
+from postag.data import Sentence, read_conllu
+from postag.errors import BundleError, CorpusError, ParityError
 from postag.files import atomic_dir, sha256_file
-from postag.session import FAST_FORMS, FAST_INT8, FAST_MODEL
+from postag.layout import (
+    CURVE,
+    FAST_FORMS,
+    FAST_INT8,
+    FAST_MODEL,
+    FILES_DOC,
+    FORMAT_VERSION,
+    MANIFEST,
+    META_IDENTITY,
+    META_NAME,
+    META_TABLE_ROWS,
+    META_VERSION,
+    MODEL,
+    MODEL_CARD,
+    MODEL_INT8,
+    TORCHSCRIPT,
+    VERIFICATION,
+    VOCAB_FILES,
+)
 
-from .backends import Backend, bundle_backends
-from .checkpoint import Checkpoint
+from .backends import FP32_OF, Backend, bundle_backends
+from .checkpoint import Checkpoint, CheckpointError
 from .fast_path import char_forms, char_table, export_fast
 from .model_card import model_card
-from .onnx_export import export_onnx, set_metadata
+from .onnx_export import declared_shapes, export_onnx, set_metadata
 from .torchscript_export import export_torchscript
 from .trainer import accuracy, plot_history, tag_ids
-from .verify import Case, Check, VerificationReport, run_verification, verification_cases
+from .verify import Case, Check, VerificationReport, gate, run_verification, verification_cases
 
 DEFAULT_NAME = "postag-en-ewt"
-FILES_DOC = {
-    "model.onnx": "ONNX fp32 graph",
-    "model.fast.onnx": "ONNX fp32 graph with known forms' character features precomputed "
-    "(the runtime's default)",
-    "model.fast.int8.onnx": "the fast graph with int8 dynamic quantisation (what --int8 runs)",
-    "char_forms.json": "word forms whose character features model.fast.onnx stores (JSON list)",
-    "model.int8.onnx": "ONNX with int8 dynamic quantisation (LSTM, MatMul, Gather)",
-    "model.torchscript.pt": "TorchScript (torch.jit.load)",
-    "words.json": "word vocabulary (JSON list, <pad>=0, <unk>=1)",
-    "chars.json": "character vocabulary (JSON list, <pad>=0, <unk>=1)",
-    "tags.json": "UPOS tag list (output unit order)",
-    "verification.json": "the sentences the verification gate runs",
-    "training_curve.png": "train loss and dev accuracy per epoch",
-    "MODEL_CARD.md": "model card",
-}
+#: The ONNX graphs a bundle may hold and the contract each one follows.
+GRAPHS = {MODEL: "contract", MODEL_INT8: "contract", FAST_MODEL: "fast", FAST_INT8: "fast"}
 
 
 @dataclass
@@ -67,15 +87,112 @@ class ExportResult:
     seconds: float
 
 
+# ---------------------------------------------------------------------------- the gate
+
+
 def accuracy_of(run: Callable, ckpt: Checkpoint, sentences: Sequence[Sentence]) -> float:
     """UPOS accuracy of a backend runner on gold-tokenized sentences."""
     lps = run_batched(run, ckpt.encoder(), [s.words for s in sentences])
     return accuracy(tag_ids(sentences, ckpt.tags, "eval"), [lp.argmax(-1).tolist() for lp in lps])
 
 
-def quantize_int8(src: Path, dst: Path) -> None:
-    import logging
+def onnx_accuracies(
+    backends: Sequence[Backend], ckpt: Checkpoint, sentences: Sequence[Sentence]
+) -> dict[str, float]:
+    """Accuracy of every ONNX backend on ``sentences``."""
+    return {b.name: accuracy_of(b.run, ckpt, sentences) for b in backends if "onnx" in b.name}
 
+
+def torchscript_metadata(path: Path) -> dict[str, str]:
+    """The extra files TorchScript stores beside the code (``<archive>/extra/<key>``)."""
+    with zipfile.ZipFile(path) as z:
+        return {
+            n.split("/extra/", 1)[1]: z.read(n).decode("utf-8", "replace")
+            for n in z.namelist()
+            if "/extra/" in n
+        }
+
+
+def structure_checks(
+    root: Path, contracts: dict[str, IOContract], n_tags: int, identity: str
+) -> list[Check]:
+    """Every ONNX graph's declared shapes (dynamic axes symbolic), then every model
+    file's identity metadata (ONNX and TorchScript)."""
+    shapes, identities = [], []
+    for name, kind in GRAPHS.items():
+        if not (root / name).exists():
+            continue
+        proto = onnx.load_model(str(root / name), load_external_data=False)
+        got = declared_shapes(proto)
+        contract = contracts[kind]
+        want = {s.name: list(s.shape({"tags": n_tags})) for s in contract.inputs + contract.outputs}
+        detail = ", ".join(f"{k}{v}" for k, v in got.items())
+        shapes.append(Check(name, "declared shapes", got == want, detail))
+        meta = {p.key: p.value for p in proto.metadata_props}
+        identities.append(identity_check(name, meta, identity))
+    if (root / TORCHSCRIPT).exists():
+        identities.append(
+            identity_check(TORCHSCRIPT, torchscript_metadata(root / TORCHSCRIPT), identity)
+        )
+    return shapes + identities
+
+
+def identity_check(name: str, meta: dict[str, str], identity: str) -> Check:
+    got = meta.get(META_IDENTITY)
+    detail = f"metadata {str(got)[:12]}…, manifest {identity[:12]}…"
+    return Check(name, "manifest identity", got == identity, detail)
+
+
+def accuracy_checks(contract: IOContract, split: str, accuracies: dict[str, float]) -> list[Check]:
+    """Each int8 backend's accuracy on ``split`` against its fp32 graph's."""
+    checks = []
+    for name, ref in FP32_OF.items():
+        if name not in accuracies or ref not in accuracies:
+            continue
+        got, want = accuracies[name], accuracies[ref]
+        verdict = gate(contract, False, accuracy_drop=want - got)
+        detail = f"{100 * got:.2f}% vs fp32 {100 * want:.2f}%, {', '.join(verdict.notes)}"
+        checks.append(Check(name, f"{split} accuracy", verdict.ok, detail))
+    return checks
+
+
+def run_gate(
+    root: Path,
+    ckpt: Checkpoint,
+    contracts: dict[str, IOContract],
+    cases: Sequence[Case],
+    identity: str,
+    backends: Sequence[Backend],
+    split: str,
+    accuracies: dict[str, float],
+) -> VerificationReport:
+    """All of the gate's checks, in one order: backends on every case, structure and
+    identity of every model file, int8 accuracy on ``split`` (``accuracies``: of the
+    ONNX backends there, see :func:`onnx_accuracies`). ``contracts``: "contract" and
+    "fast" → the contract each graph follows."""
+    runners = {b.name: (b.run, b.fp32) for b in backends}
+    report = run_verification(ckpt.model(), ckpt.encoder(), contracts["contract"], runners, cases)
+    report.checks += structure_checks(root, contracts, len(ckpt.tags), identity)
+    report.checks += accuracy_checks(contracts["contract"], split, accuracies)
+    return report
+
+
+def judge(report: VerificationReport, log: Callable[[str], None]) -> None:
+    """Log every check and the verdict; raise :class:`ParityError` on any ✗."""
+    for line in report.lines():
+        log(line)
+    log(report.verdict())
+    if not report.ok:
+        raise ParityError(
+            f"verification failed, no bundle written ({len(report.failures)} of "
+            f"{len(report.checks)} checks):\n" + "\n".join(c.line() for c in report.failures)
+        )
+
+
+# -------------------------------------------------------------------------- the export
+
+
+def quantize_int8(src: Path, dst: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     logging.getLogger().setLevel(logging.ERROR)  # the quantiser logs advice on the root logger
@@ -87,63 +204,151 @@ def quantize_int8(src: Path, dst: Path) -> None:
     )
 
 
-def verify_bundle_dir(
-    root: Path,
+def fast_forms(ckpt: Checkpoint, train: Sequence[Sentence] | None) -> list[str] | None:
+    """The forms the fast graph precomputes (training forms, else the word vocabulary's);
+    None for a model without a character BiLSTM (no fast graph)."""
+    if ckpt.model_config.char_hidden <= 0:
+        return None
+    if train is not None:
+        return char_forms(s.words for s in train)
+    return char_forms([list(ckpt.words.items[2:])])
+
+
+def write_json(path: Path, value: Any) -> None:
+    path.write_text(json.dumps(value, ensure_ascii=False) + "\n", "utf-8")
+
+
+def write_inputs(tmp: Path, ckpt: Checkpoint, forms: list[str] | None, cases: list[Case]) -> None:
+    """Vocabularies, tag list, the fast graph's form list and the gate's fixed sample."""
+    ckpt.words.save(tmp / VOCAB_FILES["words"])
+    ckpt.chars.save(tmp / VOCAB_FILES["chars"])
+    ckpt.tags.save(tmp / VOCAB_FILES["tags"])
+    if forms is not None:
+        write_json(tmp / FAST_FORMS, forms)
+    write_json(tmp / VERIFICATION, [{"name": c.name, "sentences": c.sentences} for c in cases])
+
+
+def manifest_core(
+    ckpt: Checkpoint,
+    checkpoint: Path,
+    out: Path,
+    name: str,
+    version: str | None,
+    contract: IOContract,
+    forms: list[str] | None,
+    scored: tuple[str, Sequence[Sentence]],
+) -> dict[str, Any]:
+    """Everything the manifest says before the model files exist."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "name": name,
+        "version": version or __version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "producers": {
+            "postag": __version__,
+            "torch": str(torch.__version__),
+            "onnx": onnx.__version__,
+            "onnxruntime": onnxruntime.__version__,
+            "python": platform.python_version(),
+        },
+        "model_config": ckpt.model_config.to_dict(),
+        "train_config": ckpt.train_config.to_dict(),
+        "preset": ckpt.preset,
+        "contract": contract.to_dict(),
+        "fast_path": None
+        if forms is None
+        else {
+            "model": FAST_MODEL,
+            "int8_model": FAST_INT8,
+            "forms": FAST_FORMS,
+            "table_rows": len(forms) + 1,
+            "contract": FAST_CONTRACT.to_dict(),
+        },
+        "tags": ckpt.tags.items,
+        "vocab_files": dict(VOCAB_FILES),
+        "corpus": ckpt.corpus,
+        "metrics": ckpt.metrics,
+        "checkpoint": {  # path relative to the bundle, so artifacts/ can move whole
+            "path": os.path.relpath(checkpoint.resolve(), out.resolve()),
+            "sha256": sha256_file(checkpoint),
+        },
+        "gate": {
+            "split": scored[0],
+            "sentences": len(scored[1]),
+            "sha256": sentences_sha256(scored[1]),
+        },
+    }
+
+
+def export_graphs(
+    tmp: Path,
     ckpt: Checkpoint,
     contract: IOContract,
-    cases: Sequence[Case],
-    threads: int = 0,
-    identity: str | None = None,
-    backends: Sequence[Backend] | None = None,
-) -> VerificationReport:
-    """Run the gate on the files in ``root`` against the PyTorch checkpoint; with
-    ``identity``, also require the ONNX metadata to name that manifest. ``backends``:
-    already-loaded ``bundle_backends(root, …)`` to reuse."""
+    forms: list[str] | None,
+    meta: dict[str, str],
+    log: Callable[[str], None],
+) -> None:
+    """model.onnx, the fast graph, both int8 graphs and TorchScript, each stamped with
+    ``meta``; the training curve."""
     model = ckpt.model()
-    if backends is None:
-        backends = bundle_backends(root, contract, threads)
-    runners = {b.name: (b.run, b.fp32) for b in backends}
-    report = run_verification(model, ckpt.encoder(), contract, runners, cases)
-    # Structure: declared shapes symbolic, metadata identifying the bundle.
-    identity_checks = []
-    graphs = {
-        "model.onnx": contract,
-        "model.int8.onnx": contract,
-        FAST_MODEL: FAST_CONTRACT,
-        FAST_INT8: FAST_CONTRACT,
+    dims = {"tags": len(ckpt.tags)}
+    t0 = time.perf_counter()
+    export_onnx(model, tmp / MODEL, contract, meta)
+    log(f"onnx exported in {time.perf_counter() - t0:.1f}s")
+    if forms is not None:
+        t0 = time.perf_counter()
+        table = char_table(model, ckpt.encoder(), forms)  # (forms + 1, c)
+        fast_meta = {**meta, META_TABLE_ROWS: str(len(table))}
+        export_fast(model, table, tmp / FAST_MODEL, fast_meta)
+        quantize_int8(tmp / FAST_MODEL, tmp / FAST_INT8)
+        set_metadata(tmp / FAST_INT8, FAST_CONTRACT, dims, fast_meta)
+        log(f"fast graph ({len(forms)} known forms) exported in {time.perf_counter() - t0:.1f}s")
+    quantize_int8(tmp / MODEL, tmp / MODEL_INT8)
+    set_metadata(tmp / MODEL_INT8, contract, dims, meta)
+    export_torchscript(model, tmp / TORCHSCRIPT, meta)
+    if ckpt.history:
+        plot_history(ckpt.history, tmp / CURVE, title=f"{meta[META_NAME]}: training curve")
+
+
+def evaluate(
+    backends: Sequence[Backend],
+    ckpt: Checkpoint,
+    dev: Sequence[Sentence],
+    test: Sequence[Sentence] | None,
+) -> dict[str, dict[str, float]]:
+    """Dev (and test) accuracy of every ONNX backend, for the manifest and the card."""
+    splits = {"dev": dev, **({"test": test} if test else {})}
+    acc = {split: onnx_accuracies(backends, ckpt, sents) for split, sents in splits.items()}
+    return {b: {f"{s}_accuracy": acc[s][b] for s in splits} for b in acc["dev"]}
+
+
+def write_manifest(
+    tmp: Path,
+    core: dict[str, Any],
+    identity: str,
+    evaluation: dict[str, Any],
+    report: VerificationReport,
+) -> dict[str, Any]:
+    """The model card, then the manifest listing (and hashing) every file."""
+    manifest = {
+        **core,
+        "manifest_sha256": identity,
+        "evaluation": evaluation,
+        "validation": report.to_dict(),
     }
-    for name, graph_contract in graphs.items():
-        if not (root / name).exists():
-            continue
-        proto = onnx.load_model(str(root / name), load_external_data=False)
-        shapes = {
-            v.name: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
-            for v in list(proto.graph.input) + list(proto.graph.output)
+    sizes = {f: (tmp / f).stat().st_size for f in FILES_DOC if (tmp / f).exists()}
+    (tmp / MODEL_CARD).write_text(model_card(manifest, sizes), "utf-8")
+    manifest["files"] = {
+        p.name: {
+            "sha256": sha256_file(p),
+            "bytes": p.stat().st_size,
+            "what": FILES_DOC.get(p.name, ""),
         }
-        want = {
-            s.name: list(s.shape({"tags": len(ckpt.tags)}))
-            for s in graph_contract.inputs + graph_contract.outputs
-        }
-        report.checks.append(
-            Check(
-                name,
-                "declared shapes",
-                shapes == want,
-                ", ".join(f"{k}{v}" for k, v in shapes.items()),
-            )
-        )
-        if identity is not None:
-            got = {p.key: p.value for p in proto.metadata_props}.get("postag.manifest_sha256")
-            identity_checks.append(
-                Check(
-                    name,
-                    "manifest identity",
-                    got == identity,
-                    f"metadata {str(got)[:12]}…, manifest {identity[:12]}…",
-                )
-            )
-    report.checks.extend(identity_checks)
-    return report
+        for p in sorted(tmp.iterdir())
+        if p.is_file() and p.name != MANIFEST
+    }
+    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    return manifest
 
 
 def build_bundle(
@@ -161,184 +366,135 @@ def build_bundle(
 ) -> ExportResult:
     """Export, verify and publish a bundle. ``train`` supplies the word forms whose
     character features the fast graph precomputes (without it: the word vocabulary's
-    entries); a model without a character BiLSTM gets no fast graph."""
+    entries); a model without a character BiLSTM gets no fast graph. The int8 accuracy
+    checks score ``test`` (else ``dev``)."""
     start = time.perf_counter()
+    checkpoint, out = Path(checkpoint), Path(out)
     ckpt = Checkpoint.load(checkpoint)
-    model = ckpt.model()
-    out = Path(out)
-    fast = ckpt.model_config.char_hidden > 0
-    if train is not None:
-        forms = char_forms(s.words for s in train)
-    else:
-        forms = char_forms([[w for w in ckpt.words.items[2:]]])
+    forms = fast_forms(ckpt, train)
+    split, scored = ("test", test) if test else ("dev", dev)
     with atomic_dir(out) as tmp:
-        if fast:
-            (tmp / FAST_FORMS).write_text(json.dumps(forms, ensure_ascii=False) + "\n", "utf-8")
-        ckpt.words.save(tmp / "words.json")
-        ckpt.chars.save(tmp / "chars.json")
-        ckpt.tags.save(tmp / "tags.json")
         cases = verification_cases(dev)
-        (tmp / "verification.json").write_text(
-            json.dumps(
-                [{"name": c.name, "sentences": c.sentences} for c in cases], ensure_ascii=False
-            )
-            + "\n",
-            "utf-8",
-        )
-        core: dict[str, Any] = {
-            "format_version": FORMAT_VERSION,
-            "name": name,
-            "version": version or __version__,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "producers": {
-                "postag": __version__,
-                "torch": str(torch.__version__),
-                "onnx": onnx.__version__,
-                "onnxruntime": onnxruntime.__version__,
-                "python": platform.python_version(),
-            },
-            "model_config": ckpt.model_config.to_dict(),
-            "train_config": ckpt.train_config.to_dict(),
-            "preset": ckpt.preset,
-            "contract": contract.to_dict(),
-            "fast_path": {
-                "model": FAST_MODEL,
-                "int8_model": FAST_INT8,
-                "forms": FAST_FORMS,
-                "table_rows": len(forms) + 1,
-                "contract": FAST_CONTRACT.to_dict(),
-            }
-            if fast
-            else None,
-            "tags": ckpt.tags.items,
-            "vocab_files": {"words": "words.json", "chars": "chars.json", "tags": "tags.json"},
-            "corpus": ckpt.corpus,
-            "metrics": ckpt.metrics,
-            "checkpoint": {  # path relative to the bundle, so artifacts/ can move whole
-                "path": os.path.relpath(Path(checkpoint).resolve(), out.resolve()),
-                "sha256": sha256_file(checkpoint),
-            },
-        }
-        identity = identity_sha256(core)
-        meta = {
-            "postag.name": name,
-            "postag.version": core["version"],
-            "postag.manifest_sha256": identity,
-        }
-        dims = {"tags": len(ckpt.tags)}
-        t0 = time.perf_counter()
-        export_onnx(model, tmp / "model.onnx", contract, meta)
-        log(f"onnx exported in {time.perf_counter() - t0:.1f}s")
-        if fast:
-            t0 = time.perf_counter()
-            table = char_table(model, ckpt.encoder(), forms)  # (forms + 1, c)
-            fast_meta = {**meta, "postag.table_rows": str(len(table))}
-            export_fast(model, table, tmp / FAST_MODEL, fast_meta)
-            quantize_int8(tmp / FAST_MODEL, tmp / FAST_INT8)
-            set_metadata(tmp / FAST_INT8, FAST_CONTRACT, dims, fast_meta)
-            log(
-                f"fast graph ({len(forms)} known forms) exported in {time.perf_counter() - t0:.1f}s"
-            )
-        quantize_int8(tmp / "model.onnx", tmp / "model.int8.onnx")
-        set_metadata(tmp / "model.int8.onnx", contract, dims, meta)
-        export_torchscript(model, tmp / "model.torchscript.pt", meta)
-        if ckpt.history:
-            plot_history(ckpt.history, tmp / "training_curve.png", title=f"{name}: training curve")
+        write_inputs(tmp, ckpt, forms, cases)
+        core = manifest_core(ckpt, checkpoint, out, name, version, contract, forms, (split, scored))
+        identity = identity_sha256(core, {f: sha256_file(tmp / f) for f in identity_files(core)})
+        meta = {META_NAME: name, META_VERSION: core["version"], META_IDENTITY: identity}
+        export_graphs(tmp, ckpt, contract, forms, meta, log)
         if tamper:
             tamper(tmp)
-
         backends = bundle_backends(tmp, contract, threads)
-        report = verify_bundle_dir(tmp, ckpt, contract, cases, threads, backends=backends)
-        evaluation: dict[str, Any] = {}
-        onnx_backends = [b for b in backends if "onnx" in b.name]
-        for b in onnx_backends:
-            evaluation[b.name] = {"dev_accuracy": accuracy_of(b.run, ckpt, dev)}
-            if test:
-                evaluation[b.name]["test_accuracy"] = accuracy_of(b.run, ckpt, test)
-        split = "test_accuracy" if test else "dev_accuracy"
-        limit = contract.int8_max_accuracy_drop
-        for b in onnx_backends:
-            if b.fp32:
-                continue
-            ref = "onnx-fast" if b.name == "onnx-fast-int8" else "onnx-fp32"
-            drop = evaluation[ref][split] - evaluation[b.name][split]
-            report.checks.append(
-                Check(
-                    b.name,
-                    f"{split.split('_')[0]} accuracy",
-                    drop <= limit,
-                    f"{100 * evaluation[b.name][split]:.2f}% vs fp32 "
-                    f"{100 * evaluation[ref][split]:.2f}% (Δ {100 * drop:+.2f} pt, "
-                    f"limit {100 * limit:g} pt)",
-                )
-            )
-        for line in report.lines():
-            log(line)
-        if not report.ok:
-            raise ParityError(
-                f"verification failed, no bundle written ({len(report.failures)} of "
-                f"{len(report.checks)} checks):\n" + "\n".join(c.line() for c in report.failures)
-            )
-
-        manifest = {
-            **core,
-            "manifest_sha256": identity,
-            "evaluation": evaluation,
-            "validation": report.to_dict(),
-        }
-        card = model_card(
-            manifest, {f: (tmp / f).stat().st_size for f in FILES_DOC if (tmp / f).exists()}
-        )
-        (tmp / "MODEL_CARD.md").write_text(card, "utf-8")
-        manifest["files"] = {
-            p.name: {
-                "sha256": sha256_file(p),
-                "bytes": p.stat().st_size,
-                "what": FILES_DOC.get(p.name, ""),
-            }
-            for p in sorted(tmp.iterdir())
-            if p.is_file() and p.name != MANIFEST
-        }
-        (tmp / MANIFEST).write_text(
-            json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", "utf-8"
-        )
+        evaluation = evaluate(backends, ckpt, dev, test)
+        accuracies = {b: e[f"{split}_accuracy"] for b, e in evaluation.items()}
+        contracts = {"contract": contract, "fast": FAST_CONTRACT}
+        report = run_gate(tmp, ckpt, contracts, cases, identity, backends, split, accuracies)
+        judge(report, log)
+        manifest = write_manifest(tmp, core, identity, evaluation, report)
         load_manifest(tmp)  # the bundle we are about to publish must load
     return ExportResult(out, manifest, report, time.perf_counter() - start)
+
+
+# -------------------------------------------------------------------------- the verify
 
 
 def bundle_checkpoint(man: Manifest, checkpoint: str | Path | None = None) -> Path:
     """The PyTorch checkpoint a bundle was exported from: ``checkpoint`` or the path the
     manifest recorded, refused unless its sha256 is the one the manifest recorded."""
-    recorded = man.data.get("checkpoint", {})
-    path = Path(checkpoint) if checkpoint else man.root / recorded.get("path", "")
+    recorded = man.checkpoint
+    if checkpoint:
+        path = Path(checkpoint)
+    elif recorded is not None:
+        path = man.root / recorded.path
+    else:
+        raise CheckpointError(f"{man.root}: the manifest records no checkpoint; pass --checkpoint")
     if not path.is_file():
-        raise ParityError(
+        raise CheckpointError(
             f"this needs the PyTorch checkpoint the bundle was exported from "
             f"({path}); pass --checkpoint"
         )
-    if recorded.get("sha256") and sha256_file(path) != recorded["sha256"]:
-        raise ParityError(
+    if recorded is not None and sha256_file(path) != recorded.sha256:
+        raise CheckpointError(
             f"{path}: not the checkpoint this bundle was exported from "
             f"(sha256 differs from the manifest)"
         )
     return path
 
 
+def scored_sentences(man: Manifest, data: str | Path | None) -> tuple[str, list[Sentence]]:
+    """The split the export's accuracy checks scored, read from the corpus setting
+    (``data``, ``POSTAG_DATA``, ``../shared``) and refused unless it is the same
+    sentences. Format 1 recorded no ``gate``: the corpus' file sha256 stands in."""
+    if man.scored is not None:
+        split, want = man.scored.split, man.scored.sha256
+    else:
+        split = "test" if "test_accuracy" in str(man.data.get("evaluation")) else "dev"
+        want = _dig(man.data, "corpus", "files", split, "sha256")
+        if not isinstance(want, str):
+            raise BundleError(
+                f"{man.root}: the manifest does not record the sentences the export's "
+                "accuracy checks scored; re-export the bundle to verify it"
+            )
+    why = f"verify re-runs the export's int8 accuracy checks on the {split} split it scored"
+    try:
+        path = locate_corpus(data).path(split)
+        sentences = read_conllu(path)
+    except CorpusError as exc:
+        raise CorpusError(f"{why}: {exc}") from None
+    got = sentences_sha256(sentences) if man.scored is not None else sha256_file(path)
+    if got != want:
+        raise CorpusError(
+            f"{why}, but {path} holds other sentences (sha256 {got[:12]}…, the export "
+            f"scored {want[:12]}…); pass --data with the corpus the bundle was exported from"
+        )
+    return split, sentences
+
+
+def _dig(data: Any, *keys: str) -> Any:
+    """``data[k1][k2]…``, or None where a level is missing or not an object."""
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
+
+
+def recorded_checks(man: Manifest) -> list[tuple[str, str]] | None:
+    """(backend, case) of every check the export recorded (format 2; None before)."""
+    if man.format_version < 2:
+        return None
+    checks = (man.data.get("validation") or {}).get("checks")
+    if not isinstance(checks, list) or not all(isinstance(c, dict) for c in checks):
+        raise BundleError(f"{man.root / MANIFEST}: manifest field 'validation.checks' is malformed")
+    return [(str(c.get("backend")), str(c.get("case"))) for c in checks]
+
+
 def verify_bundle(
     bundle: str | Path,
     checkpoint: str | Path | None = None,
+    data: str | Path | None = None,
     threads: int = 0,
     log: Callable[[str], None] = print,
 ) -> VerificationReport:
-    """`postag verify`: re-run the gate on an existing bundle."""
+    """`postag verify`: re-run the export's gate on an existing bundle, the same checks
+    in the same order, re-measured; raise :class:`ParityError` if the checks differ from
+    those the export recorded."""
     man = load_manifest(bundle)
-    ckpt_path = bundle_checkpoint(man, checkpoint)
-    ckpt = Checkpoint.load(ckpt_path)
-    contract = man.contract
+    ckpt = Checkpoint.load(bundle_checkpoint(man, checkpoint))
+    split, sentences = scored_sentences(man, data)
     cases = [Case(name, sents) for name, sents in man.verification_cases()]
-    report = verify_bundle_dir(
-        man.root, ckpt, contract, cases, threads, identity=identity_sha256(man.data)
-    )
+    backends = bundle_backends(man.root, man.contract, threads)
+    needed = {*FP32_OF, *FP32_OF.values()}
+    accuracies = onnx_accuracies([b for b in backends if b.name in needed], ckpt, sentences)
+    fast = man.fast_path.contract if man.fast_path else FAST_CONTRACT
+    contracts = {"contract": man.contract, "fast": fast}
+    report = run_gate(man.root, ckpt, contracts, cases, man.identity, backends, split, accuracies)
     for line in report.lines():
         log(line)
+    log(report.verdict())
+    recorded = recorded_checks(man)
+    ran = [(c.backend, c.case) for c in report.checks]
+    if recorded is not None and ran != recorded:
+        missing = [f"{b} {c}" for b, c in recorded if (b, c) not in ran]
+        extra = [f"{b} {c}" for b, c in ran if (b, c) not in recorded]
+        raise ParityError(
+            f"these are not the checks the export ran ({len(ran)} vs {len(recorded)} "
+            f"recorded; missing: {', '.join(missing) or '-'}; new: {', '.join(extra) or '-'})"
+        )
     return report

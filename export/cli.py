@@ -247,9 +247,9 @@ def export_cmd(
     """Export a checkpoint to a verified bundle: ONNX fp32 + int8, TorchScript,
     vocabularies, manifest, model card. Fails (and writes nothing) if any check fails."""
     require_torch()
-    from postag.bundle import MODEL_FILES
     from postag.corpus import locate_corpus
     from postag.data import read_conllu
+    from postag.layout import MODEL_FILES
 
     from .bundle import build_bundle
 
@@ -298,20 +298,19 @@ def export_cmd(
 @click.command()
 @click.argument("bundle", type=click.Path())
 @bundle_checkpoint_option
+@data_option
 @click.pass_obj
-def verify(opts: Options, bundle: str, checkpoint: str | None) -> None:
-    """Re-run the verification gate on BUNDLE: PyTorch vs TorchScript vs onnxruntime,
-    one ✓/✗ line per check; exits non-zero on any ✗."""
+def verify(opts: Options, bundle: str, checkpoint: str | None, data: str | None) -> None:
+    """Re-run the export's verification gate on BUNDLE: the same checks, re-measured
+    (PyTorch vs TorchScript vs onnxruntime on the recorded sample, declared shapes, model
+    identity, int8 accuracy on the corpus split the export scored), one ✓/✗ line per
+    check and the verdict; exits non-zero on any ✗."""
     require_torch()
     from .bundle import verify_bundle
 
-    report = verify_bundle(bundle, checkpoint, threads=opts.threads, log=click.echo)
+    report = verify_bundle(bundle, checkpoint, data, threads=opts.threads, log=click.echo)
     if not report.ok:
-        raise click.ClickException(
-            f"{len(report.failures)} of {len(report.checks)} checks failed: "
-            + "; ".join(f"{c.backend} {c.case}" for c in report.failures)
-        )
-    click.echo(f"all {len(report.checks)} checks passed")
+        raise click.ClickException(report.verdict())
 
 
 @click.command()
@@ -351,9 +350,9 @@ def parity(
     j, m = write_report(results, out, title, {"bundle": str(man.root), "file": str(path)})
     click.echo(markdown_table(results, title))
     click.echo(f"report: {j}, {m}")
-    failed = [n for n, r in results.items() if not r["ok"]]
+    failed = [f"{n} ({r['gate']})" for n, r in results.items() if not r["ok"]]
     if failed:
-        raise click.ClickException(f"parity failed for: {', '.join(failed)}")
+        raise click.ClickException(f"parity failed for: {'; '.join(failed)}")
 
 
 @click.command()

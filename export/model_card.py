@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from postag.layout import FAST_INT8, FAST_MODEL, MODEL, MODEL_INT8, TORCHSCRIPT
+
 
 def _pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.2f}%"
@@ -24,10 +26,10 @@ def model_card(m: dict[str, Any], sizes: dict[str, int]) -> str:
         f"({cfg['hidden']} per direction, dropout {cfg['dropout']}) → linear → log-softmax"
     )
     labels = {
-        "onnx-fp32": "ONNX fp32 (model.onnx)",
-        "onnx-int8": "ONNX int8 (model.int8.onnx)",
-        "onnx-fast": "ONNX fp32, fast graph (model.fast.onnx, the runtime's default)",
-        "onnx-fast-int8": "ONNX int8, fast graph (model.fast.int8.onnx)",
+        "onnx-fp32": f"ONNX fp32 ({MODEL})",
+        "onnx-int8": f"ONNX int8 ({MODEL_INT8})",
+        "onnx-fast": f"ONNX fp32, fast graph ({FAST_MODEL}, the runtime's default)",
+        "onnx-fast-int8": f"ONNX int8, fast graph ({FAST_INT8})",
     }
     rows = [("PyTorch (checkpoint)", met.get("dev_accuracy"), met.get("test_accuracy"))]
     rows += [
@@ -79,16 +81,16 @@ def model_card(m: dict[str, Any], sizes: dict[str, int]) -> str:
         "## How to load",
         "```python",
         "import numpy as np, onnxruntime as ort",
-        "from postag.bundle import load_manifest   # checks format and every sha256",
+        "from postag.bundle import load_manifest   # checks format, sha256s, identity",
         "man = load_manifest('BUNDLE_DIR')",
         "enc = man.encoder()",
-        "sess = ort.InferenceSession(str(man.path('model.onnx')))",
+        f"sess = ort.InferenceSession(str(man.path({MODEL!r})))",
         "b = enc.encode([['The', 'cat', 'sat', '.']])",
         "lp = sess.run(None, {'word_ids': b.word_ids, 'char_ids': b.char_ids,"
         " 'lengths': b.lengths})[0]",
         "print([man.tags[i] for i in lp[0].argmax(-1)])",
         "```",
-        "TorchScript: `torch.jit.load('BUNDLE_DIR/model.torchscript.pt')(word_ids, char_ids, "
+        f"TorchScript: `torch.jit.load('BUNDLE_DIR/{TORCHSCRIPT}')(word_ids, char_ids, "
         "lengths)` (TorchScript is deprecated in torch 2.13; kept for users who need it).",
         "",
         "## Limitations",

@@ -29,7 +29,7 @@ import torch
 from torch.export import Dim
 
 from postag.contract import DYNAMIC_AXES, IOContract
-from postag.errors import ParityError, PostagError
+from postag.errors import PostagError
 
 from .config import ModelConfig
 from .model import TaggerModel
@@ -59,7 +59,7 @@ def declare_io(proto: onnx.ModelProto, contract: IOContract, dims: dict[str, int
     values = {v.name: v for v in list(proto.graph.input) + list(proto.graph.output)}
     for spec in contract.inputs + contract.outputs:
         if spec.name not in values:
-            raise ParityError(f"exported graph has no {spec.name!r} (contract: {spec})")
+            raise ExportError(f"exported graph has no {spec.name!r} (contract: {spec})")
         ttype = values[spec.name].type.tensor_type
         ttype.elem_type = onnx.helper.np_dtype_to_tensor_dtype(np.dtype(spec.dtype))
         del ttype.shape.dim[:]
@@ -85,7 +85,7 @@ def check_declared(proto: onnx.ModelProto, contract: IOContract, dims: dict[str,
     for spec in contract.inputs + contract.outputs:
         want = list(spec.shape(dims))
         if got.get(spec.name) != want:
-            raise ParityError(f"{spec.name}: declared shape {got.get(spec.name)}, contract {want}")
+            raise ExportError(f"{spec.name}: declared shape {got.get(spec.name)}, contract {want}")
 
 
 def finalize(
@@ -96,8 +96,11 @@ def finalize(
     del proto.metadata_props[:]
     for k, v in sorted(metadata.items()):
         proto.metadata_props.add(key=k, value=v)
-    onnx.checker.check_model(proto, full_check=True)
-    inferred = onnx.shape_inference.infer_shapes(proto, check_type=True, strict_mode=True)
+    try:
+        onnx.checker.check_model(proto, full_check=True)
+        inferred = onnx.shape_inference.infer_shapes(proto, check_type=True, strict_mode=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
+        raise ExportError(f"the exported graph fails onnx's checks: {exc}") from None
     check_declared(inferred, contract, dims)
     return inferred
 

@@ -3,8 +3,9 @@
     postag parity artifacts/postag-en-ewt --split test --out artifacts/parity
 
 writes ``parity.json`` and ``parity.md`` (backend, sentences, tag agreement, max/mean abs
-diff) and exits non-zero when an fp32 backend disagrees on any tag or exceeds atol, or the
-int8 model falls below the contract's agreement rate.
+diff) and exits non-zero when a backend fails the gate's rule (:func:`~.verify.gate`): an
+fp32 backend disagrees on any tag or exceeds atol, or an int8 one falls below the
+contract's agreement rate over the whole split.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ import numpy as np
 
 from postag.batching import MAX_BATCH_TOKENS, run_batched
 from postag.contract import IOContract
+from postag.files import atomic_write_bytes
 from postag.vocab import Encoder
 
 from .backends import Backend
 from .model import TaggerModel
 from .predict import torch_runner
+from .verify import gate
 
 
 def compare_backends(
@@ -50,11 +53,7 @@ def compare_backends(
             same += hits == len(r)
             tokens += len(r)
         rate = agree / max(1, tokens)
-        ok = (
-            (rate == 1.0 and max_diff <= contract.atol)
-            if b.fp32
-            else (rate >= contract.int8_min_tag_agreement)
-        )
+        verdict = gate(contract, b.fp32, max_abs_diff=max_diff, tag_agreement=rate)
         out[b.name] = {
             "sentences": len(sentences),
             "tokens": tokens,
@@ -63,7 +62,8 @@ def compare_backends(
             "max_abs_diff": max_diff,
             "mean_abs_diff": sum_diff / max(1, tokens),
             "fp32": b.fp32,
-            "ok": ok,
+            "ok": verdict.ok,
+            "gate": ", ".join(verdict.notes),
         }
     return out
 
@@ -94,8 +94,7 @@ def write_report(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     j, m = out_dir / "parity.json", out_dir / "parity.md"
-    j.write_text(
-        json.dumps({"title": title, **(extra or {}), "backends": results}, indent=2) + "\n"
-    )
-    m.write_text(markdown_table(results, title))
+    doc = {"title": title, **(extra or {}), "backends": results}
+    atomic_write_bytes(j, (json.dumps(doc, indent=2) + "\n").encode())
+    atomic_write_bytes(m, markdown_table(results, title).encode())
     return j, m

@@ -1,12 +1,17 @@
 """The verification gate: PyTorch eager vs TorchScript vs onnxruntime (CPU), fp32 and int8.
 
-Every case is run as one batch through each backend. fp32 backends must return the
-contract's output name and shape, stay within the contract's ``atol`` on every real
-token's log-probabilities and give identical tags; int8 is held to the contract's
-tag-agreement rate. One ✓/✗ line per check; any ✗ makes :func:`VerificationReport.ok`
-false (the export then fails and no bundle is written).
+:func:`gate` is the one rule that decides pass or fail, for the export, ``postag verify``,
+``postag parity`` and the parity suite alike: an fp32 backend stays within the contract's
+``atol`` and gives identical tags; an int8 backend reaches the contract's tag-agreement
+rate over a whole sample and loses at most ``int8_max_accuracy_drop`` accuracy against
+its fp32 graph.
 
-    postag verify artifacts/postag-en-ewt
+Every case is run as one batch through each backend (:func:`run_verification`); one ✓/✗
+line per check; any ✗ makes :func:`VerificationReport.ok` false (the export then fails and
+no bundle is written).
+
+    verdict = gate(CONTRACT, fp32=True, max_abs_diff=3e-6, tag_agreement=1.0)
+    verdict.ok, verdict.notes      # True, ['max|Δ| 3.00e-06 ≤ 0.0001', 'tags 100.00%']
 """
 
 from __future__ import annotations
@@ -62,6 +67,56 @@ def verification_cases(dev: Sequence[Sentence], sample: int = 128, seed: int = 0
     return cases
 
 
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    notes: list[str]  # one phrase per measurement, judged or informational
+
+
+def gate(
+    contract: IOContract,
+    fp32: bool,
+    max_abs_diff: float | None = None,
+    tag_agreement: float | None = None,
+    accuracy_drop: float | None = None,
+) -> Verdict:
+    """Pass or fail for one backend's measurements against the reference (``None``: not
+    measured). fp32: ``max_abs_diff ≤ atol`` and ``tag_agreement == 1``. int8:
+    ``tag_agreement ≥ int8_min_tag_agreement`` (a rate over a whole sample: pass the
+    agreement of all cases together, not of one) and ``accuracy_drop ≤
+    int8_max_accuracy_drop`` (fp32 accuracy minus int8 accuracy, 0.01 = 1 point). What
+    a rule does not name (an int8 ``max_abs_diff``, an fp32 ``accuracy_drop``) is
+    reported, not judged."""
+    ok, notes = True, []
+    if max_abs_diff is not None:
+        if fp32:
+            hit = max_abs_diff <= contract.atol
+            ok &= hit
+            notes.append(f"max|Δ| {max_abs_diff:.2e} {'≤' if hit else '>'} {contract.atol:g}")
+        else:
+            notes.append(f"max|Δ| {max_abs_diff:.2e}")
+    if tag_agreement is not None:
+        need = 1.0 if fp32 else contract.int8_min_tag_agreement
+        hit = tag_agreement >= need
+        ok &= hit
+        notes.append(
+            f"tags {100 * tag_agreement:.2f}%"
+            + (f" {'≥' if hit else '<'} {100 * need:g}%" if not fp32 or not hit else "")
+        )
+    if accuracy_drop is not None:
+        if fp32:
+            notes.append(f"accuracy drop {100 * accuracy_drop:.2f} pt")
+        else:
+            limit = contract.int8_max_accuracy_drop
+            hit = accuracy_drop <= limit
+            ok &= hit
+            notes.append(
+                f"accuracy drop {100 * accuracy_drop:.2f} pt {'≤' if hit else '>'} "
+                f"{100 * limit:g} pt"
+            )
+    return Verdict(ok, notes)
+
+
 @dataclass
 class Check:
     backend: str
@@ -72,7 +127,7 @@ class Check:
     tag_agreement: float | None = None
 
     def line(self) -> str:
-        return f"{'✓' if self.ok else '✗'} {self.backend:<16} {self.case:<22} {self.detail}"
+        return f"{'✓' if self.ok else '✗'} {self.backend:<20} {self.case:<22} {self.detail}"
 
 
 @dataclass
@@ -89,6 +144,14 @@ class VerificationReport:
 
     def lines(self) -> list[str]:
         return [c.line() for c in self.checks]
+
+    def verdict(self) -> str:
+        """The one-line verdict the export and ``postag verify`` print."""
+        if self.ok:
+            return f"all {len(self.checks)} checks passed"
+        return f"{len(self.failures)} of {len(self.checks)} checks failed: " + "; ".join(
+            f"{c.backend} {c.case}" for c in self.failures
+        )
 
     def summary(self) -> dict[str, Any]:
         """Per backend: max |Δ| and tag agreement over all cases (for the manifest)."""
@@ -120,13 +183,14 @@ def compare(
     ref: np.ndarray,
     got: np.ndarray,
     lengths: np.ndarray,
-    n_tags: int,
-    atol: float | None,
-    min_agreement: float,
-    output: str = "log_probs",
+    contract: IOContract,
+    fp32: bool,
 ) -> Check:
-    """One backend on one case vs the PyTorch reference, real tokens only."""
-    want_shape = (len(case.sentences), int(lengths.max()), n_tags)
+    """One backend on one case vs the PyTorch reference, real tokens only. An int8
+    backend's per-case tag agreement is reported; :func:`run_verification` judges its
+    rate over all cases together."""
+    output = contract.output_names[0]
+    want_shape = (len(lengths), int(lengths.max()), ref.shape[-1])  # tags: the model's
     if got.shape != want_shape or got.dtype != np.float32:
         return Check(
             backend,
@@ -140,15 +204,10 @@ def compare(
         return Check(backend, case.name, False, f"{output}: non-finite values")
     diff = float(np.abs(r - g).max())
     agree = float((r.argmax(-1) == g.argmax(-1)).mean())
-    parts = [f"{output}: max|Δ| {diff:.2e}"]
-    ok = agree >= min_agreement
-    if atol is not None:
-        ok = ok and diff <= atol
-        parts[0] += f" {'≤' if diff <= atol else '>'} {atol:g}"
-    parts.append(f"tags {100 * agree:.2f}% of {int(mask.sum())}")
-    if agree < min_agreement:
-        parts.append(f"(need {100 * min_agreement:g}%)")
-    return Check(backend, case.name, ok, ", ".join(parts), diff, agree)
+    verdict = gate(contract, fp32, max_abs_diff=diff, tag_agreement=agree if fp32 else None)
+    notes = verdict.notes if fp32 else [*verdict.notes, f"tags {100 * agree:.2f}%"]
+    detail = f"{output}: {', '.join(notes)} of {int(mask.sum())}"
+    return Check(backend, case.name, verdict.ok, detail, diff, agree)
 
 
 def run_verification(
@@ -158,12 +217,10 @@ def run_verification(
     backends: dict[str, tuple[Runner, bool]],
     cases: Sequence[Case],
 ) -> VerificationReport:
-    """``backends`` maps a name to (runner, is_fp32). fp32 backends are held to ``atol``
-    and identical tags on every case; a quantised backend to the contract's tag-agreement
-    rate over all cases together (its per-case lines are informational)."""
+    """``backends`` maps a name to (runner, is_fp32). Every backend on every case, then
+    one "all cases" check per quantised backend: its tag agreement over all cases."""
     report = VerificationReport()
     reference = torch_runner(model.eval())
-    n_tags = model.cfg.n_tags
     agree: dict[str, list[int]] = {n: [0, 0] for n, (_, fp32) in backends.items() if not fp32}
     for case in cases:
         batch = encoder.encode(case.sentences)
@@ -174,17 +231,7 @@ def run_verification(
             except Exception as exc:  # a backend that crashes is a failed check, not a crash
                 report.checks.append(Check(name, case.name, False, f"run failed: {exc}"))
                 continue
-            check = compare(
-                name,
-                case,
-                ref,
-                got,
-                batch.lengths,
-                n_tags,
-                contract.atol if fp32 else None,
-                1.0 if fp32 else 0.0,
-                contract.output_names[0],
-            )
+            check = compare(name, case, ref, got, batch.lengths, contract, fp32)
             if not fp32 and check.tag_agreement is not None:
                 n = int(batch.lengths.sum())
                 agree[name][0] += round(check.tag_agreement * n)
@@ -192,14 +239,7 @@ def run_verification(
             report.checks.append(check)
     for name, (hits, total) in agree.items():
         rate = hits / max(1, total)
-        need = contract.int8_min_tag_agreement
-        report.checks.append(
-            Check(
-                name,
-                "all cases",
-                rate >= need,
-                f"tags {100 * rate:.2f}% of {total} {'≥' if rate >= need else '<'} {100 * need:g}%",
-                tag_agreement=rate,
-            )
-        )
+        verdict = gate(contract, False, tag_agreement=rate)
+        detail = f"{', '.join(verdict.notes)} of {total}"
+        report.checks.append(Check(name, "all cases", verdict.ok, detail, tag_agreement=rate))
     return report

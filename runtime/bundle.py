@@ -1,37 +1,39 @@
 """Bundles: a directory with ``manifest.json`` that names and hashes every file.
 
-Loading checks the format version, that every required file is present, and the sha256
-of every listed file; any problem raises :class:`BundleError` with a clear message.
+Loading parses the manifest into a typed :class:`Manifest` (every field's type checked),
+checks the format version, that every required file is present, the sha256 of every
+listed file, that the manifest's identity hash matches its contents and that
+``model.onnx`` carries that identity in its metadata. Any problem is one
+:class:`BundleError` naming the field or the file.
 
     manifest = load_manifest("artifacts/postag-en-ewt")
-    manifest.contract, manifest.tags, manifest.path("model.onnx")
+    manifest.contract, manifest.tags, manifest.identity, manifest.path(MODEL)
+
+**Identity.** Every ONNX graph and the TorchScript file store the manifest's identity hash
+(:data:`~postag.layout.META_IDENTITY`): a sha256 over the identity fields
+(:data:`IDENTITY_KEYS`) and, from format 2 on, the sha256 of the files that define the
+encoding: the vocabularies, the tag list and the fast graph's form list
+(:func:`identity_files`). A bundle whose vocabulary was edited, even with the manifest's
+file hashes and identity recomputed, no longer matches its models and is refused.
+Format 1 bundles (identity over the fields only) keep loading.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .contract import IOContract
 from .errors import BundleError
 from .files import sha256_file
+from .layout import MANIFEST, MODEL, READ_FORMATS, REQUIRED_FILES, VERIFICATION, VOCAB_FILES
 from .vocab import Encoder, Vocab
 
-FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
-REQUIRED_FILES = ("model.onnx", "words.json", "chars.json", "tags.json")
-#: The model files a bundle may hold, in the order the CLI and the bench report them.
-MODEL_FILES = (
-    "model.onnx",
-    "model.fast.onnx",
-    "model.int8.onnx",
-    "model.fast.int8.onnx",
-    "model.torchscript.pt",
-)
-#: Manifest keys that the identity hash (embedded in the ONNX metadata) covers. The
+#: Manifest keys that the identity hash (embedded in the model files) covers. The
 #: per-file hashes and validation results are left out: they depend on the model files.
 IDENTITY_KEYS = (
     "format_version",
@@ -48,93 +50,370 @@ IDENTITY_KEYS = (
     "metrics",
 )
 
+T = TypeVar("T")
 
-def identity_sha256(manifest: dict[str, Any]) -> str:
-    core = {k: manifest.get(k) for k in IDENTITY_KEYS}
-    return hashlib.sha256(json.dumps(core, sort_keys=True, ensure_ascii=True).encode()).hexdigest()
+
+def identity_files(core: Mapping[str, Any]) -> list[str]:
+    """The files whose sha256 the identity covers (format 2): the vocabularies, the tag
+    list and the fast graph's form list, as the manifest names them."""
+    names = [core["vocab_files"][role] for role in VOCAB_FILES]
+    if core.get("fast_path"):
+        names.append(core["fast_path"]["forms"])
+    return names
+
+
+def identity_sha256(core: Mapping[str, Any], file_sha256: Mapping[str, str]) -> str:
+    """The identity hash of a manifest (or of the export's manifest core): the
+    :data:`IDENTITY_KEYS` fields and, from format 2 on, ``file_sha256`` of
+    :func:`identity_files` (name → sha256)."""
+    doc: dict[str, Any] = {k: core.get(k) for k in IDENTITY_KEYS}
+    if core.get("format_version") != 1:
+        doc["file_sha256"] = {name: file_sha256.get(name) for name in identity_files(core)}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=True).encode()).hexdigest()
+
+
+def sentences_sha256(sentences: Any) -> str:
+    """sha256 of scored sentences (words and gold tags, canonical JSON): the same
+    sentences match whatever file holds them."""
+    doc = [[list(s.words), list(s.tags)] for s in sentences]
+    return hashlib.sha256(json.dumps(doc, ensure_ascii=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    sha256: str
+    bytes: int
+    what: str = ""
+
+
+@dataclass(frozen=True)
+class VocabFiles:
+    words: str
+    chars: str
+    tags: str
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    """The parts of ``model_config`` the runtime reads."""
+
+    max_word_len: int
+    layers: int
+    hidden: int
+    char_hidden: int
+    bidirectional: bool
+
+
+@dataclass(frozen=True)
+class FastPath:
+    model: str
+    int8_model: str | None
+    forms: str
+    table_rows: int
+    contract: IOContract
+
+
+@dataclass(frozen=True)
+class CheckpointRef:
+    path: str  # relative to the bundle
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ScoredSplit:
+    """The sentences the export's accuracy checks scored (``gate`` in the manifest)."""
+
+    split: str  # the corpus split: "dev" or "test"
+    sentences: int
+    sha256: str  # sentences_sha256 of them
 
 
 @dataclass
 class Manifest:
+    """A parsed, validated manifest. ``data`` keeps the raw JSON for extra keys."""
+
     root: Path
     data: dict[str, Any]
+    format_version: int
+    name: str
+    version: str
+    contract: IOContract
+    tags: list[str]
+    files: dict[str, FileEntry]
+    vocab_files: VocabFiles
+    model: ModelShape
+    fast_path: FastPath | None
+    checkpoint: CheckpointRef | None
+    scored: ScoredSplit | None
+    stated_identity: str | None  # manifest_sha256 as written (None: recompute)
 
     @property
-    def name(self) -> str:
-        return self.data["name"]
+    def identity(self) -> str:
+        """The identity hash the model files must carry (stated, else recomputed)."""
+        return self.stated_identity or self.computed_identity()
 
-    @property
-    def version(self) -> str:
-        return self.data["version"]
-
-    @property
-    def contract(self) -> IOContract:
-        return IOContract.from_dict(self.data["contract"])
-
-    @property
-    def tags(self) -> list[str]:
-        return list(self.data["tags"])
+    def computed_identity(self) -> str:
+        return identity_sha256(self.data, {n: e.sha256 for n, e in self.files.items()})
 
     def path(self, name: str) -> Path:
         return self.root / name
 
     def verification_cases(self) -> list[tuple[str, list[list[str]]]]:
         """The (name, sentences) cases of ``verification.json``: the gate's fixed sample."""
-        cases = json.loads(self.path("verification.json").read_text("utf-8"))
+        path = self.path(VERIFICATION)
+        cases = _read_json(path)
+        ok = isinstance(cases, list) and all(
+            isinstance(c, dict)
+            and isinstance(c.get("name"), str)
+            and isinstance(c.get("sentences"), list)
+            and all(
+                isinstance(s, list) and all(isinstance(w, str) for w in s) for s in c["sentences"]
+            )
+            for c in cases
+        )
+        if not ok:
+            raise BundleError(f"{path}: expected a list of {{name, sentences}} cases")
         return [(c["name"], c["sentences"]) for c in cases]
 
     def encoder(self) -> Encoder:
-        vf = self.data["vocab_files"]
         return Encoder(
-            Vocab.load(self.path(vf["words"])),
-            Vocab.load(self.path(vf["chars"])),
-            int(self.data["model_config"]["max_word_len"]),
+            Vocab.load(self.path(self.vocab_files.words)),
+            Vocab.load(self.path(self.vocab_files.chars)),
+            self.model.max_word_len,
         )
 
 
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BundleError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"{path}: not valid JSON ({exc})") from None
+
+
+def _kind(value: object) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    return names.get(type(value), "a number" if isinstance(value, int | float) else "?")
+
+
+class _Fields:
+    """Typed reads of one JSON object of the manifest; every problem is one
+    :class:`BundleError` naming the file and the field."""
+
+    def __init__(self, where: Path, field: str, value: object) -> None:
+        if not isinstance(value, dict):
+            raise BundleError(f"{where}: {field} must be an object, got {_kind(value)}")
+        self.where, self.field, self.value = where, field, value
+
+    def error(self, key: str, want: str, got: object = ...) -> BundleError:
+        tail = "" if got is ... else f", got {_kind(got)}"
+        return BundleError(f"{self.where}: manifest field {self.name(key)!r} must be {want}{tail}")
+
+    def get(self, key: str, typ: type | tuple[type, ...], want: str, optional: bool = False) -> Any:
+        """``value[key]`` if it is a ``typ`` (bool is never a number here)."""
+        if key not in self.value or (optional and self.value[key] is None):
+            if optional:
+                return None
+            raise BundleError(f"{self.where}: manifest lacks {self.name(key)!r}")
+        value = self.value[key]
+        if isinstance(value, bool) and bool not in (typ if isinstance(typ, tuple) else (typ,)):
+            raise self.error(key, want, value)
+        if not isinstance(value, typ):
+            raise self.error(key, want, value)
+        return value
+
+    def name(self, key: str) -> str:
+        return f"{self.field}.{key}" if self.field != "manifest" else key
+
+    def text(self, key: str, optional: bool = False) -> str | None:
+        return self.get(key, str, "a string", optional)
+
+    def count(self, key: str) -> int:
+        value = self.get(key, int, "a non-negative integer")
+        if value < 0:
+            raise self.error(key, "a non-negative integer")
+        return value
+
+    def numbers(self, *keys: str) -> None:
+        """Those of ``keys`` present must be numbers (or null)."""
+        for key in keys:
+            self.get(key, int | float, "a number", optional=True)
+
+    def sub(self, key: str, optional: bool = False) -> _Fields | None:
+        value = self.get(key, dict, "an object", optional)
+        return None if value is None else _Fields(self.where, self.name(key), value)
+
+    def parse(self, key: str, parser: Callable[[Any], T], optional: bool = False) -> T | None:
+        """``parser(value)``; its BundleError is reported under this field's name."""
+        if optional and self.value.get(key) is None:
+            return None
+        if key not in self.value:
+            raise BundleError(f"{self.where}: manifest lacks {self.name(key)!r}")
+        try:
+            return parser(self.value[key])
+        except BundleError as exc:
+            raise BundleError(f"{self.where}: manifest field {self.name(key)!r}: {exc}") from None
+
+
+def _file_entry(f: _Fields) -> FileEntry:
+    sha = f.text("sha256")
+    if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+        raise f.error("sha256", "64 lowercase hex digits")
+    return FileEntry(sha, f.count("bytes"), f.text("what", optional=True) or "")
+
+
+def _files(where: Path, value: object) -> dict[str, FileEntry]:
+    files = _Fields(where, "files", value)
+    out = {}
+    for name in files.value:
+        if not name or Path(name).is_absolute() or ".." in Path(name).parts or "/" in name:
+            raise BundleError(f"{where}: file name {name!r} escapes the bundle")
+        out[name] = _file_entry(files.sub(name))
+    missing = [f for f in REQUIRED_FILES if f not in out]
+    if missing:
+        raise BundleError(f"{where}: manifest does not list required file(s) {missing}")
+    return out
+
+
+def _tags(where: Path, value: list) -> list[str]:
+    if (
+        not value
+        or not all(isinstance(t, str) and t for t in value)
+        or len(set(value)) != len(value)
+    ):
+        raise BundleError(f"{where}: manifest field 'tags' must hold distinct non-empty strings")
+    return list(value)
+
+
+def _listed(where: Path, files: Mapping[str, FileEntry], field: str, name: str) -> str:
+    if name not in files:
+        raise BundleError(f"{where}: manifest field {field!r} names {name!r}, not in 'files'")
+    return name
+
+
+def _model_shape(m: _Fields) -> ModelShape:
+    shape = ModelShape(
+        max_word_len=m.count("max_word_len"),
+        layers=m.count("layers"),
+        hidden=m.count("hidden"),
+        char_hidden=m.count("char_hidden"),
+        bidirectional=m.get("bidirectional", bool, "true or false"),
+    )
+    if shape.max_word_len < 2:
+        raise m.error("max_word_len", "at least 2")
+    return shape
+
+
+def _fast_path(where: Path, fp: _Fields, files: Mapping[str, FileEntry]) -> FastPath:
+    int8 = fp.text("int8_model", optional=True)
+    return FastPath(
+        model=_listed(where, files, "fast_path.model", fp.text("model")),
+        int8_model=None if int8 is None else _listed(where, files, "fast_path.int8_model", int8),
+        forms=_listed(where, files, "fast_path.forms", fp.text("forms")),
+        table_rows=fp.count("table_rows"),
+        contract=fp.parse("contract", IOContract.from_dict),
+    )
+
+
+def _reported(top: _Fields) -> None:
+    """The fields `postag info`, the server and the model card report: objects, with
+    numbers where they print numbers."""
+    for key in ("producers", "corpus", "train_config"):
+        top.sub(key, optional=True)
+    if metrics := top.sub("metrics", optional=True):
+        metrics.numbers("dev_accuracy", "test_accuracy", "parameters", "train_seconds")
+    if evaluation := top.sub("evaluation", optional=True):
+        for backend in evaluation.value:
+            evaluation.sub(backend).numbers("dev_accuracy", "test_accuracy")  # type: ignore[union-attr]
+    if validation := top.sub("validation", optional=True):
+        validation.get("ok", bool, "true or false", optional=True)
+        validation.get("checks", list, "a list", optional=True)
+
+
+def parse_manifest(root: Path, data: object) -> Manifest:
+    """Validate the manifest's structure (every field's type) into a :class:`Manifest`;
+    no file is read. :func:`load_manifest` adds the hash and identity checks."""
+    where = root / MANIFEST
+    top = _Fields(where, "manifest", data)
+    version = data.get("format_version")  # type: ignore[union-attr]
+    if isinstance(version, bool) or version not in READ_FORMATS:
+        raise BundleError(
+            f"{where}: unsupported bundle format {version!r} "
+            f"(this postag reads formats {', '.join(map(str, READ_FORMATS))})"
+        )
+    _reported(top)
+    files = _files(where, top.get("files", dict, "an object (name → {sha256, bytes})"))
+    vf = top.sub("vocab_files")
+    fast = top.sub("fast_path", optional=True)
+    ckpt = top.sub("checkpoint", optional=True)
+    scored = top.sub("gate", optional=True)
+    return Manifest(
+        root=root,
+        data=data,  # type: ignore[arg-type]
+        format_version=version,
+        name=top.text("name"),
+        version=top.text("version"),
+        contract=top.parse("contract", IOContract.from_dict),
+        tags=_tags(where, top.get("tags", list, "a non-empty list of tag names")),
+        files=files,
+        vocab_files=VocabFiles(
+            *(_listed(where, files, f"vocab_files.{r}", vf.text(r)) for r in VOCAB_FILES)
+        ),
+        model=_model_shape(top.sub("model_config")),
+        fast_path=None if fast is None else _fast_path(where, fast, files),
+        checkpoint=None if ckpt is None else CheckpointRef(ckpt.text("path"), ckpt.text("sha256")),
+        scored=None
+        if scored is None
+        else ScoredSplit(scored.text("split"), scored.count("sentences"), scored.text("sha256")),
+        stated_identity=top.text("manifest_sha256", optional=True),
+    )
+
+
+def _check_files(man: Manifest) -> None:
+    for name, entry in sorted(man.files.items()):
+        path = man.path(name)
+        if not path.is_file():
+            raise BundleError(f"{man.root}: missing file {name} (listed in the manifest)")
+        try:
+            got = sha256_file(path)
+        except OSError as exc:
+            raise BundleError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        if got != entry.sha256:
+            raise BundleError(
+                f"{path}: sha256 mismatch (manifest {entry.sha256}, "
+                f"file {got}): the bundle was modified or is corrupt"
+            )
+
+
+def _check_identity(man: Manifest) -> None:
+    if man.stated_identity is not None and man.stated_identity != man.computed_identity():
+        raise BundleError(
+            f"{man.root / MANIFEST}: the manifest was modified after export (its identity "
+            "hash no longer matches its contents)"
+        )
+    from .session import check_identity, model_metadata  # onnxruntime: only when loading
+
+    check_identity(man.path(MODEL), model_metadata(man.path(MODEL)), man.identity)
+
+
 def load_manifest(bundle: str | Path, verify_hashes: bool = True) -> Manifest:
+    """Parse and check a bundle (see the module docstring); ``verify_hashes=False`` skips
+    hashing the files (their presence and the identity are still checked)."""
     root = Path(bundle)
     if not root.is_dir():
         raise BundleError(f"{root}: not a bundle directory")
     mpath = root / MANIFEST
     if not mpath.is_file():
         raise BundleError(f"{root}: missing {MANIFEST} (not a postag bundle?)")
-    try:
-        data = json.loads(mpath.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BundleError(f"{mpath}: not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise BundleError(f"{mpath}: the manifest must be a JSON object")
-    version = data.get("format_version")
-    if version != FORMAT_VERSION:
-        raise BundleError(
-            f"{mpath}: unsupported bundle format {version!r} "
-            f"(this postag reads format {FORMAT_VERSION})"
-        )
-    for key in ("name", "version", "contract", "tags", "files", "vocab_files", "model_config"):
-        if key not in data:
-            raise BundleError(f"{mpath}: manifest lacks {key!r}")
-    stated = data.get("manifest_sha256")
-    if stated is not None and stated != identity_sha256(data):
-        raise BundleError(
-            f"{mpath}: the manifest was modified after export (its identity "
-            "hash no longer matches its contents)"
-        )
-    files = data["files"]
-    missing = [f for f in REQUIRED_FILES if f not in files]
-    if missing:
-        raise BundleError(f"{mpath}: manifest does not list required file(s) {missing}")
-    for name, meta in sorted(files.items()):
-        path = root / name
-        if Path(name).is_absolute() or ".." in Path(name).parts:
-            raise BundleError(f"{mpath}: file name {name!r} escapes the bundle")
-        if not path.is_file():
-            raise BundleError(f"{root}: missing file {name} (listed in the manifest)")
-        if verify_hashes:
-            got = sha256_file(path)
-            if got != meta.get("sha256"):
-                raise BundleError(
-                    f"{path}: sha256 mismatch (manifest {meta.get('sha256')}, "
-                    f"file {got}): the bundle was modified or is corrupt"
-                )
-    return Manifest(root, data)
+    man = parse_manifest(root, _read_json(mpath))
+    if verify_hashes:
+        _check_files(man)
+    else:
+        missing = [n for n in man.files if not man.path(n).is_file()]
+        if missing:
+            raise BundleError(f"{root}: missing file {missing[0]} (listed in the manifest)")
+    _check_identity(man)
+    return man

@@ -20,6 +20,8 @@ from .errors import BundleError
 
 #: Axes that vary at run time; every other axis name is fixed by the model config.
 DYNAMIC_AXES = ("batch", "seq", "word_len", "new_words")
+#: Element types a contract may declare (what the runtime feeds and Triton maps).
+DTYPES = ("int64", "int32", "float32", "float16")
 
 
 @dataclass(frozen=True)
@@ -46,22 +48,27 @@ class IOContract:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> IOContract:
+    def from_dict(cls, data: object) -> IOContract:
+        """Parse a manifest's contract; anything malformed is one :class:`BundleError`."""
         try:
+            if not isinstance(data, dict):
+                raise TypeError(f"expected a JSON object, got {type(data).__name__}")
             return cls(
-                inputs=tuple(
-                    TensorSpec(s["name"], s["dtype"], tuple(s["axes"])) for s in data["inputs"]
+                inputs=tuple(_spec(s) for s in _list(data["inputs"], "inputs")),
+                outputs=tuple(_spec(s) for s in _list(data["outputs"], "outputs")),
+                opset=_number(data["opset"], "opset", int),
+                atol=_number(data["atol"], "atol", float),
+                int8_min_tag_agreement=_number(
+                    data["int8_min_tag_agreement"], "int8_min_tag_agreement", float
                 ),
-                outputs=tuple(
-                    TensorSpec(s["name"], s["dtype"], tuple(s["axes"])) for s in data["outputs"]
+                int8_max_accuracy_drop=_number(
+                    data["int8_max_accuracy_drop"], "int8_max_accuracy_drop", float
                 ),
-                opset=int(data["opset"]),
-                atol=float(data["atol"]),
-                int8_min_tag_agreement=float(data["int8_min_tag_agreement"]),
-                int8_max_accuracy_drop=float(data["int8_max_accuracy_drop"]),
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BundleError(f"malformed I/O contract in manifest: {exc!r}") from None
+        except KeyError as exc:
+            raise BundleError(f"malformed I/O contract in manifest: no {exc}") from None
+        except (TypeError, ValueError) as exc:
+            raise BundleError(f"malformed I/O contract in manifest: {exc}") from None
 
     @property
     def input_names(self) -> list[str]:
@@ -70,6 +77,33 @@ class IOContract:
     @property
     def output_names(self) -> list[str]:
         return [s.name for s in self.outputs]
+
+
+def _list(value: object, what: str) -> list:
+    if not isinstance(value, (list, tuple)) or not value:
+        raise TypeError(f"{what} must be a non-empty list")
+    return value
+
+
+def _number(value: object, what: str, kind: type) -> int | float:
+    ok = (int,) if kind is int else (int, float)
+    if isinstance(value, bool) or not isinstance(value, ok):
+        raise TypeError(f"{what} must be a number, got {value!r}")
+    return kind(value)
+
+
+def _spec(s: object) -> TensorSpec:
+    """One tensor: a name, a dtype the runtime feeds, axes it knows."""
+    if not isinstance(s, dict):
+        raise TypeError(f"a tensor must be a JSON object, got {s!r}")
+    name, dtype, axes = s["name"], s["dtype"], s["axes"]
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"tensor name {name!r} is not a non-empty string")
+    if dtype not in DTYPES:
+        raise ValueError(f"{name}: dtype {dtype!r} is not one of {', '.join(DTYPES)}")
+    if not isinstance(axes, (list, tuple)) or not all(a in (*DYNAMIC_AXES, "tags") for a in axes):
+        raise ValueError(f"{name}: axes {axes!r} must be a list of {(*DYNAMIC_AXES, 'tags')}")
+    return TensorSpec(name, dtype, tuple(axes))
 
 
 CONTRACT = IOContract(

@@ -4,7 +4,8 @@ Every writer (the export) and reader (runtime, Triton, bench, gate) names bundle
 and metadata keys through these constants, never through string literals.
 
     artifacts/postag-en-ewt/
-      manifest.json            name, versions, contract, tags, files + sha256, validation
+      manifest.json            name, versions, contract, tags, files + sha256, identity,
+                               the gate's checks and the sentences its accuracy checks scored
       model.onnx               ONNX fp32 (CONTRACT)            model.int8.onnx  int8
       model.fast.onnx          fast graph (FAST_CONTRACT)      model.fast.int8.onnx  int8
       char_forms.json          the fast graph's precomputed word forms
@@ -16,7 +17,12 @@ and metadata keys through these constants, never through string literals.
 
 from __future__ import annotations
 
-FORMAT_VERSION = 1
+#: The format this postag writes. Format 2: the identity hash also covers the
+#: vocabularies, the tag list file and the fast graph's form list (their sha256), and the
+#: manifest records the sentences the export's accuracy checks scored (``gate``).
+FORMAT_VERSION = 2
+#: The formats this postag reads (format 1: identity over the manifest fields only).
+READ_FORMATS = (1, 2)
 
 MANIFEST = "manifest.json"
 MODEL = "model.onnx"
@@ -36,6 +42,9 @@ MODEL_CARD = "MODEL_CARD.md"
 REQUIRED_FILES = (MODEL, WORDS, CHARS, TAGS)
 #: The model files a bundle may hold, in the order the CLI and the bench report them.
 MODEL_FILES = (MODEL, FAST_MODEL, MODEL_INT8, FAST_INT8, TORCHSCRIPT)
+
+#: The vocabulary files (manifest ``vocab_files``: role → file name).
+VOCAB_FILES = {"words": WORDS, "chars": CHARS, "tags": TAGS}
 
 #: What each file is (model card, README).
 FILES_DOC = {
@@ -59,3 +68,4 @@ META_NAME = "postag.name"
 META_VERSION = "postag.version"
 META_IDENTITY = "postag.manifest_sha256"  # the manifest's identity hash
 META_TABLE_ROWS = "postag.table_rows"  # fast graphs: rows of the feature table
+META_TAGS = "postag.tags"  # Triton config: the tag list, space-separated

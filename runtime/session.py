@@ -1,8 +1,11 @@
 """An onnxruntime session fed and read through the I/O contract.
 
-model = OnnxModel("artifacts/postag-en-ewt/model.onnx", CONTRACT, provider="cpu")
+model = OnnxModel(root / MODEL, CONTRACT, provider="cpu", identity=manifest.identity)
 log_probs = model.run(encoder.encode([["Hello", "world"]]))  # (batch, seq, tags)
 fast = FastModel(root / FAST_MODEL, FAST_CONTRACT, load_forms(root / FAST_FORMS), "cpu")
+
+``identity``: the manifest's identity hash; the graph's metadata must name it (a model file
+from another bundle, or a bundle whose vocabularies changed, is refused).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import onnxruntime as ort
 
 from .contract import IOContract
 from .errors import BundleError
+from .layout import META_IDENTITY, META_TABLE_ROWS
 from .vocab import EncodedBatch
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
@@ -48,19 +52,48 @@ def session_options(threads: int = 0) -> ort.SessionOptions:
     return opts
 
 
+def open_session(path: str | Path, opts: ort.SessionOptions, provider: str) -> ort.InferenceSession:
+    """An onnxruntime session; any failure (unreadable file, not ONNX) is a BundleError."""
+    try:
+        return ort.InferenceSession(str(path), sess_options=opts, providers=[PROVIDERS[provider]])
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise BundleError(f"{path}: onnxruntime cannot load the model: {exc}") from None
+
+
+def model_metadata(path: str | Path) -> dict[str, str]:
+    """An ONNX file's ``metadata_props`` (read through an unoptimised CPU session: a few ms)."""
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    opts.intra_op_num_threads = 1
+    opts.log_severity_level = 3
+    return dict(open_session(path, opts, "cpu").get_modelmeta().custom_metadata_map)
+
+
+def check_identity(path: str | Path, metadata: dict[str, str], identity: str) -> None:
+    """Refuse a model whose metadata names another manifest identity than ``identity``."""
+    if metadata.get(META_IDENTITY) != identity:
+        raise BundleError(
+            f"{path}: model metadata does not match the manifest (identity "
+            f"{str(metadata.get(META_IDENTITY))[:12]}…, manifest {identity[:12]}…): a model "
+            "file from another bundle, or vocabularies changed after export"
+        )
+
+
 class OnnxModel:
     def __init__(
-        self, path: str | Path, contract: IOContract, provider: str = "cpu", threads: int = 0
+        self,
+        path: str | Path,
+        contract: IOContract,
+        provider: str = "cpu",
+        threads: int = 0,
+        identity: str | None = None,
     ) -> None:
         self.contract = contract
         self.path = Path(path)
-        chosen = resolve_provider(provider)
-        try:
-            self.session = ort.InferenceSession(
-                str(path), sess_options=session_options(threads), providers=[PROVIDERS[chosen]]
-            )
-        except Exception as exc:  # onnxruntime raises its own exception types
-            raise BundleError(f"{path}: onnxruntime cannot load the model: {exc}") from None
+        self.session = open_session(path, session_options(threads), resolve_provider(provider))
+        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        if identity is not None:
+            check_identity(path, self.metadata, identity)
         got_in = [i.name for i in self.session.get_inputs()]
         got_out = [o.name for o in self.session.get_outputs()]
         if got_in != contract.input_names or got_out != contract.output_names:
@@ -89,11 +122,6 @@ class OnnxModel:
         return out
 
 
-FAST_MODEL = "model.fast.onnx"
-FAST_INT8 = "model.fast.int8.onnx"
-FAST_FORMS = "char_forms.json"
-
-
 def load_forms(path: str | Path) -> list[str]:
     """The fast graph's word-form list (JSON list of strings; form ``i`` ↔ table row ``i + 1``)."""
     try:
@@ -119,10 +147,11 @@ class FastModel(OnnxModel):
         forms: list[str],
         provider: str = "cpu",
         threads: int = 0,
+        identity: str | None = None,
     ) -> None:
-        super().__init__(path, contract, provider, threads)
+        super().__init__(path, contract, provider, threads, identity)
         self.table_rows = len(forms) + 1  # row 0: the padding "word"
-        declared = self.session.get_modelmeta().custom_metadata_map.get("postag.table_rows")
+        declared = self.metadata.get(META_TABLE_ROWS)
         if declared != str(self.table_rows):
             raise BundleError(
                 f"{path}: the graph's feature table has {declared} rows but the form list "

@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 
 from .batching import MAX_BATCH_TOKENS, flatten, regroup, run_batched, split_documents
-from .bundle import Manifest, identity_sha256, load_manifest
-from .contract import IOContract
+from .bundle import Manifest, load_manifest
 from .errors import BundleError
+from .layout import MODEL, MODEL_INT8
 from .session import FastModel, OnnxModel, load_forms
 from .tokenizer import sentences as split_text
 
@@ -63,26 +63,20 @@ class Tagger:
         it has one, else ``model.onnx``; ``quantized`` picks the int8 one
         (``model.fast.int8.onnx``, else ``model.int8.onnx``)."""
         man = load_manifest(bundle)
-        fast = man.data.get("fast_path")
+        fast = man.fast_path
         model: OnnxModel
-        if fast and (not quantized or fast.get("int8_model")):
+        if fast and (not quantized or fast.int8_model):
             # the same outputs, known forms' character features precomputed
-            fname = fast["int8_model"] if quantized else fast["model"]
-            forms = load_forms(man.path(fast["forms"]))
-            contract = IOContract.from_dict(fast["contract"])
-            model = FastModel(man.path(fname), contract, forms, provider, threads)
-        else:
-            fname = "model.int8.onnx" if quantized else "model.onnx"
-            if fname not in man.data["files"]:
-                raise BundleError(f"{man.root}: this bundle has no {fname}")
-            model = OnnxModel(man.path(fname), man.contract, provider, threads)
-        meta = model.session.get_modelmeta().custom_metadata_map
-        want = man.data.get("manifest_sha256") or identity_sha256(man.data)
-        if meta.get("postag.manifest_sha256") != want:
-            raise BundleError(
-                f"{man.path(fname)}: model metadata does not match the manifest "
-                "(a model file from another bundle?)"
+            fname = fast.int8_model if quantized else fast.model
+            forms = load_forms(man.path(fast.forms))
+            model = FastModel(
+                man.path(fname), fast.contract, forms, provider, threads, man.identity
             )
+        else:
+            fname = MODEL_INT8 if quantized else MODEL
+            if fname not in man.files:
+                raise BundleError(f"{man.root}: this bundle has no {fname}")
+            model = OnnxModel(man.path(fname), man.contract, provider, threads, man.identity)
         return cls(man, model)
 
     @property

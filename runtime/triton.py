@@ -12,9 +12,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from .bundle import load_manifest
+from .bundle import Manifest, load_manifest
 from .contract import DYNAMIC_AXES, TensorSpec
+from .errors import BundleError
 from .files import atomic_dir
+from .layout import META_IDENTITY, META_TAGS, MODEL, MODEL_INT8
+from .session import check_identity, model_metadata
 
 TRITON_DTYPES = {
     "int64": "TYPE_INT64",
@@ -32,25 +35,32 @@ def _tensor(spec: TensorSpec, n_tags: int) -> str:
     )
 
 
+def _quote(text: str) -> str:
+    """A protobuf text-format string literal: backslash, quote and control characters
+    escaped (control characters in octal), everything else as UTF-8."""
+    body = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + "".join(c if c >= " " else f"\\{ord(c):03o}" for c in body) + '"'
+
+
 def config_pbtxt(
     name: str,
-    manifest: dict,
+    man: Manifest,
     contract_inputs: tuple[TensorSpec, ...],
     contract_outputs: tuple[TensorSpec, ...],
     instances: int = 1,
     kind: str = "KIND_AUTO",
 ) -> str:
-    n_tags = len(manifest["tags"])
+    n_tags = len(man.tags)
     ins = ",\n".join(_tensor(s, n_tags) for s in contract_inputs)
     outs = ",\n".join(_tensor(s, n_tags) for s in contract_outputs)
     return (
-        f'name: "{name}"\nbackend: "onnxruntime"\nmax_batch_size: 0\n'
+        f'name: {_quote(name)}\nbackend: "onnxruntime"\nmax_batch_size: 0\n'
         f"input [\n{ins}\n]\noutput [\n{outs}\n]\n"
         f"instance_group [\n  {{\n    count: {instances}\n    kind: {kind}\n  }}\n]\n"
-        f'parameters {{\n  key: "postag.manifest_sha256"\n'
-        f'  value: {{ string_value: "{manifest.get("manifest_sha256", "")}" }}\n}}\n'
-        f'parameters {{\n  key: "postag.tags"\n'
-        f'  value: {{ string_value: "{" ".join(manifest["tags"])}" }}\n}}\n'
+        f"parameters {{\n  key: {_quote(META_IDENTITY)}\n"
+        f"  value: {{ string_value: {_quote(man.identity)} }}\n}}\n"
+        f"parameters {{\n  key: {_quote(META_TAGS)}\n"
+        f"  value: {{ string_value: {_quote(' '.join(man.tags))} }}\n}}\n"
     )
 
 
@@ -65,16 +75,19 @@ def export_triton(
     temporary directory and renamed into place."""
     man = load_manifest(bundle)
     name = model_name or man.name
-    contract = man.contract
+    if not name or name in (".", "..") or "/" in name or "\\" in name:
+        raise BundleError(f"{name!r}: not a usable Triton model name (a directory name)")
+    model = MODEL_INT8 if int8 else MODEL
+    if model not in man.files:
+        raise BundleError(f"{man.root}: this bundle has no {model}")
+    check_identity(man.path(model), model_metadata(man.path(model)), man.identity)
     target = Path(out_dir) / name
     with atomic_dir(target) as tmp:
         (tmp / "1").mkdir()
-        shutil.copyfile(
-            man.path("model.int8.onnx" if int8 else "model.onnx"), tmp / "1" / "model.onnx"
-        )
+        shutil.copyfile(man.path(model), tmp / "1" / MODEL)
         (tmp / "config.pbtxt").write_text(
-            config_pbtxt(name, man.data, contract.inputs, contract.outputs, instances), "utf-8"
+            config_pbtxt(name, man, man.contract.inputs, man.contract.outputs, instances), "utf-8"
         )
-        for vocab in ("words.json", "chars.json", "tags.json"):  # clients need the encoding
-            shutil.copyfile(man.path(vocab), tmp / vocab)
+        for vocab in (man.vocab_files.words, man.vocab_files.chars, man.vocab_files.tags):
+            shutil.copyfile(man.path(vocab), tmp / vocab)  # clients need the encoding
     return target

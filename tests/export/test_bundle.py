@@ -1,4 +1,5 @@
-"""Export → bundle → verification gate, on a tiny model trained on the toy corpus."""
+"""Export → bundle → verification gate, on a tiny model trained on the toy corpus;
+``postag verify`` re-runs exactly the export's checks."""
 
 import json
 import shutil
@@ -11,17 +12,24 @@ import torch
 from click.testing import CliRunner
 from onnx import numpy_helper
 
-from postag.bundle import identity_sha256, load_manifest
+from postag.bundle import load_manifest, sentences_sha256
 from postag.cli import cli
 from postag.contract import CONTRACT, FAST_CONTRACT, IOContract
 from postag.data import read_conllu
 from postag.errors import BundleError, ParityError
 from postag.export import bundle as bundle_mod
-from postag.export.bundle import build_bundle, verify_bundle_dir
+from postag.export.backends import bundle_backends
+from postag.export.bundle import (
+    accuracy_checks,
+    build_bundle,
+    run_gate,
+    torchscript_metadata,
+)
 from postag.export.checkpoint import Checkpoint
 from postag.export.config import ModelConfig
 from postag.export.verify import Case
 from postag.files import sha256_file
+from tests.runtime.test_bundle import to_format_1
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +89,9 @@ def test_bundle_contents_and_manifest(exported, toy_bundle):
     assert IOContract.from_dict(d["contract"]) == CONTRACT  # contract round-trips
     assert d["tags"] == json.loads((res.path / "tags.json").read_text())
     assert d["validation"]["ok"] is True
+    assert d["format_version"] == 2
+    test = read_conllu(corpus / "toy-ud-test.conllu")  # the int8 accuracy checks scored it
+    assert d["gate"] == {"split": "test", "sentences": 60, "sha256": sentences_sha256(test)}
     assert 0.9 < d["evaluation"]["onnx-int8"]["test_accuracy"] <= 1
     assert d["checkpoint"]["sha256"] == sha256_file(ckpt_path)
     # the fast graph: forms from the training corpus, most frequent first; same accuracy
@@ -117,7 +128,9 @@ def test_onnx_declares_symbolic_axes_and_identity(exported):
         }
         meta = {p.key: p.value for p in proto.metadata_props}
         assert meta["postag.name"] == "toy"
-        assert meta["postag.manifest_sha256"] == identity_sha256(man.data)
+        assert meta["postag.manifest_sha256"] == man.identity == man.computed_identity()
+    ts = torchscript_metadata(res.path / "model.torchscript.pt")
+    assert ts["postag.manifest_sha256"] == man.identity and ts["postag.name"] == "toy"
 
 
 def test_torchscript_loads_without_postag_code(exported, tmp_path):
@@ -137,24 +150,128 @@ def test_torchscript_loads_without_postag_code(exported, tmp_path):
     assert out.stdout.strip() == "(1, 2, 9)"
 
 
-def test_verify_cli_passes_on_a_good_bundle(exported):
+def verify_cli(bundle: Path, ckpt: Path, corpus: Path | None, *more: str):
+    args = ["verify", str(bundle), "--checkpoint", str(ckpt)]
+    return CliRunner().invoke(cli, args + (["--data", str(corpus)] if corpus else []) + [*more])
+
+
+def check_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line[:2] in ("✓ ", "✗ ")]
+
+
+def test_verify_prints_the_checks_and_verdict_the_export_ran(exported, toy_bundle):
+    """The export logged one line per check (recorded in the manifest) and its verdict;
+    `postag verify` prints the same checks in the same order, with the same verdicts
+    (numbers re-measured), and the same verdict line."""
     res, ckpt_path, *_ = exported
-    out = CliRunner().invoke(cli, ["verify", str(res.path), "--checkpoint", str(ckpt_path)])
+    out = verify_cli(res.path, ckpt_path, toy_bundle[2])
     assert out.exit_code == 0, out.output
-    assert "✓ onnx-fp32" in out.output and "✗" not in out.output
-    assert "all" in out.output and "checks passed" in out.output
+    recorded = [bundle_mod.Check(**c) for c in load_manifest(res.path).data["validation"]["checks"]]
+    got = check_lines(out.output)
+    assert len(got) == len(recorded) > 40
+    for line, check in zip(got, recorded, strict=True):  # name and verdict; numbers re-measured
+        assert line.startswith(check.line()[: len(check.line()) - len(check.detail)]), (line, check)
+    assert out.output.splitlines()[len(got)] == f"all {len(got)} checks passed"
+    # every kind of check the export runs is re-run, including int8 accuracy on test
+    cases = {(c.backend, c.case) for c in recorded}
+    assert {("onnx-int8", "test accuracy"), ("onnx-fast-int8", "test accuracy")} <= cases
+    assert ("model.onnx", "manifest identity") in cases
+    assert ("model.torchscript.pt", "manifest identity") in cases
+    assert ("model.fast.int8.onnx", "declared shapes") in cases
+    assert ("onnx-fast-int8", "all cases") in cases
 
 
-def test_gate_fails_on_a_perturbed_onnx_model(exported, tmp_path):
+def test_verify_fails_an_int8_accuracy_drop(exported, toy_bundle, monkeypatch):
+    res, ckpt_path, *_ = exported
+    real = bundle_mod.onnx_accuracies
+
+    def worse_int8(backends, ckpt, sentences):
+        acc = real(backends, ckpt, sentences)
+        return {k: v - (0.02 if k == "onnx-int8" else 0.0) for k, v in acc.items()}
+
+    monkeypatch.setattr(bundle_mod, "onnx_accuracies", worse_int8)
+    out = verify_cli(res.path, ckpt_path, toy_bundle[2])
+    assert out.exit_code == 1
+    bad = [x for x in check_lines(out.output) if x.startswith("✗")]
+    assert len(bad) == 1 and bad[0].split()[1:4] == ["onnx-int8", "test", "accuracy"]
+    assert "accuracy drop 2.00 pt > 1 pt" in bad[0]
+    assert "1 of " in out.output and "checks failed: onnx-int8 test accuracy" in out.output
+
+
+def test_accuracy_checks_pair_each_int8_graph_with_its_fp32_graph():
+    acc = {"onnx-fp32": 0.95, "onnx-int8": 0.945, "onnx-fast": 0.95, "onnx-fast-int8": 0.93}
+    checks = accuracy_checks(CONTRACT, "dev", acc)
+    assert [(c.backend, c.case, c.ok) for c in checks] == [
+        ("onnx-int8", "dev accuracy", True),  # half a point
+        ("onnx-fast-int8", "dev accuracy", False),  # 2 points
+    ]
+    assert checks[1].detail == "93.00% vs fp32 95.00%, accuracy drop 2.00 pt > 1 pt"
+    assert accuracy_checks(CONTRACT, "dev", {"onnx-int8": 0.5}) == []  # no fp32 to compare
+
+
+def test_verify_refuses_a_missing_or_different_corpus(exported, toy_bundle, tmp_path):
+    res, ckpt_path, *_ = exported
+    out = verify_cli(res.path, ckpt_path, tmp_path / "nowhere")
+    assert out.exit_code == 1
+    assert "int8 accuracy checks on the test split it scored" in out.output
+    assert "no such file or directory" in out.output and "Traceback" not in out.output
+    other = tmp_path / "other"
+    shutil.copytree(toy_bundle[2], other)
+    test = other / "toy-ud-test.conllu"
+    test.write_text(test.read_text().replace("\tNOUN\t", "\tVERB\t", 1))
+    out = verify_cli(res.path, ckpt_path, other)
+    assert out.exit_code == 1
+    assert "holds other sentences" in out.output and "pass --data" in out.output
+    # the same sentences in another file (CRLF line ends, a BOM) are the same sentences
+    test.write_bytes(
+        b"\xef\xbb\xbf"
+        + (toy_bundle[2] / "toy-ud-test.conllu").read_bytes().replace(b"\n", b"\r\n")
+    )
+    out = verify_cli(res.path, ckpt_path, other)
+    assert out.exit_code == 0, out.output
+
+
+def test_verify_refuses_checks_other_than_the_exports(exported, toy_bundle, tmp_path):
+    res, ckpt_path, *_ = exported
+    b = copy_bundle(res.path, tmp_path / "b")
+    man = json.loads((b / "manifest.json").read_text())
+    dropped = man["validation"]["checks"].pop(3)
+    (b / "manifest.json").write_text(json.dumps(man))
+    out = verify_cli(b, ckpt_path, toy_bundle[2])
+    assert out.exit_code == 1
+    assert "not the checks the export ran" in out.output
+    assert f"new: {dropped['backend']} {dropped['case']}" in out.output
+
+
+def test_verify_reruns_a_format_1_bundle(exported, toy_bundle, tmp_path):
+    """A format-1 manifest records no `gate`: the corpus' test file sha256 stands in."""
+    res, ckpt_path, *_ = exported
+    test_file = toy_bundle[2] / "toy-ud-test.conllu"
+    old = to_format_1(res.path, tmp_path / "v1", corpus_test=test_file, torchscript=True)
+    out = verify_cli(old, ckpt_path, toy_bundle[2])
+    assert out.exit_code == 0, out.output
+    assert ["✓", "onnx-int8", "test", "accuracy"] in [
+        x.split()[:4] for x in check_lines(out.output)
+    ]
+    unrecorded = to_format_1(res.path, tmp_path / "v1b", corpus_test=None, torchscript=True)
+    out = verify_cli(unrecorded, ckpt_path, toy_bundle[2])
+    assert out.exit_code == 1 and "re-export the bundle to verify it" in out.output
+
+
+def gate_of(root: Path, ckpt_path: Path, cases: list[Case]):
+    """The export's gate on ``root`` (no accuracy split: the structural checks only)."""
+    man = json.loads((root / "manifest.json").read_text())
+    contracts = {"contract": CONTRACT, "fast": FAST_CONTRACT}
+    backends = bundle_backends(root, CONTRACT, threads=1)
+    ckpt = Checkpoint.load(ckpt_path)
+    return run_gate(root, ckpt, contracts, cases, man["manifest_sha256"], backends, "dev", {})
+
+
+def test_gate_fails_on_a_perturbed_onnx_model(exported, toy_bundle, tmp_path):
     res, ckpt_path, *_ = exported
     bad = copy_bundle(res.path, tmp_path / "bad")
     perturb_onnx(bad / "model.onnx")
-    report = verify_bundle_dir(
-        bad,
-        Checkpoint.load(ckpt_path),
-        CONTRACT,
-        [Case("probe", [["The", "dog", "runs", "."], ["Hi"]])],
-    )
+    report = gate_of(bad, ckpt_path, [Case("probe", [["The", "dog", "runs", "."], ["Hi"]])])
     assert not report.ok
     failed = {(c.backend, c.case) for c in report.failures}
     assert ("onnx-fp32", "probe") in failed
@@ -166,15 +283,32 @@ def test_gate_fails_on_a_perturbed_onnx_model(exported, tmp_path):
     man = json.loads((bad / "manifest.json").read_text())
     man["files"]["model.onnx"]["sha256"] = sha256_file(bad / "model.onnx")
     (bad / "manifest.json").write_text(json.dumps(man))
-    out = CliRunner().invoke(cli, ["verify", str(bad), "--checkpoint", str(ckpt_path)])
+    out = verify_cli(bad, ckpt_path, toy_bundle[2])
     assert out.exit_code == 1
     assert "✗ onnx-fp32" in out.output and "log_probs" in out.output
+    assert "checks failed: onnx-fp32 dev sample [0]" in out.output
+
+
+def test_gate_reports_a_model_file_of_another_identity(exported, tmp_path):
+    res, ckpt_path, *_ = exported
+    bad = copy_bundle(res.path, tmp_path / "bad")
+    proto = onnx.load_model(str(bad / "model.int8.onnx"))
+    for prop in proto.metadata_props:
+        if prop.key == "postag.manifest_sha256":
+            prop.value = "f" * 64
+    onnx.save_model(proto, str(bad / "model.int8.onnx"))
+    report = gate_of(bad, ckpt_path, [Case("probe", [["Hi"]])])
+    assert [(c.backend, c.case) for c in report.failures] == [
+        ("model.int8.onnx", "manifest identity")
+    ]
+    assert report.failures[0].detail.startswith("metadata ffffffffffff…, manifest ")
 
 
 def test_failed_export_keeps_the_previous_bundle(exported, tmp_path):
     res, ckpt_path, dev, test = exported
     target = copy_bundle(res.path, tmp_path / "out" / "toy")
     before = {p.name: sha256_file(p) for p in target.iterdir()}
+    logged: list[str] = []
     with pytest.raises(ParityError) as err:
         build_bundle(
             ckpt_path,
@@ -183,11 +317,13 @@ def test_failed_export_keeps_the_previous_bundle(exported, tmp_path):
             test,
             name="toy",
             threads=1,
-            log=lambda _: None,
+            log=logged.append,
             tamper=lambda d: perturb_onnx(d / "model.onnx"),
         )
     assert "verification failed, no bundle written" in str(err.value)
     assert "✗ onnx-fp32" in str(err.value)
+    assert logged[-1].startswith(f"{len(err.value.args[0].splitlines()) - 1} of ")
+    assert "checks failed: onnx-fp32" in logged[-1]
     assert {p.name: sha256_file(p) for p in target.iterdir()} == before
     assert [p.name for p in target.parent.iterdir()] == ["toy"]  # no temp dirs left
 
@@ -232,6 +368,7 @@ def test_changed_byte_or_missing_file_is_refused(exported, tmp_path):
         load_manifest(tmp_path / "nothing")
     out = CliRunner().invoke(cli, ["verify", str(tmp_path / "b2")])
     assert out.exit_code == 1 and "missing file model.onnx" in out.output
+    assert out.output.count("\n") == 1  # one line
 
 
 def test_verify_refuses_a_different_checkpoint(exported, tmp_path):
@@ -242,6 +379,8 @@ def test_verify_refuses_a_different_checkpoint(exported, tmp_path):
     ck.save(other)
     out = CliRunner().invoke(cli, ["verify", str(res.path), "--checkpoint", str(other)])
     assert out.exit_code == 1 and "not the checkpoint this bundle was exported from" in out.output
+    out = CliRunner().invoke(cli, ["verify", str(res.path), "--checkpoint", str(tmp_path / "x")])
+    assert out.exit_code == 1 and "needs the PyTorch checkpoint" in out.output
 
 
 def test_int8_model_quantises_every_lstm(exported):

@@ -1,4 +1,5 @@
 import json
+import re
 from pathlib import Path
 
 import conllu
@@ -103,11 +104,8 @@ def test_bad_input_files_give_clear_errors(trained, tmp_path, content, message):
     res = CliRunner().invoke(cli, ["eval", str(ckpt), str(bad)])
     assert res.exit_code == 1
     assert message in res.output
-    assert (
-        "Traceback" not in res.output
-        and res.exception is None
-        or isinstance(res.exception, SystemExit)
-    )
+    assert "Traceback" not in res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
 
 
 def test_bad_checkpoint_and_corpus(tmp_path: Path):
@@ -123,3 +121,30 @@ def test_training_with_a_tag_missing_from_train_is_an_error(toy_corpus):
     dev.write_text(dev.read_text().replace("\tPUNCT\t", "\tSYM\t", 1))
     res = CliRunner().invoke(cli, ["train", "--data", str(toy_corpus), *TINY])
     assert res.exit_code == 1 and "tag 'SYM' never occurs in training data" in res.output
+
+
+def gate_lines(output: str) -> list[str]:
+    """The ✓/✗ check lines and the verdict, numbers masked (they are re-measured)."""
+    keep = [x for x in output.splitlines() if x[:2] in ("✓ ", "✗ ") or "checks passed" in x]
+    return [re.sub(r"\d+(\.\d+)?(e[+-]\d+)?", "#", x) for x in keep]
+
+
+def test_verify_prints_the_same_checks_and_verdict_as_the_export(toy_bundle, tmp_path):
+    """`postag export` logs one line per check and a verdict; `postag verify` on the
+    bundle it made prints the same lines (names, verdicts, order, count; numbers
+    re-measured) and the same verdict."""
+    _, ckpt, corpus = toy_bundle
+    out = tmp_path / "bundle"
+    export = CliRunner().invoke(
+        cli,
+        ["--threads", "1", "export", "--checkpoint", str(ckpt), "--data", str(corpus)]
+        + ["--out", str(out), "--name", "toy"],
+    )
+    assert export.exit_code == 0, export.output
+    verify = CliRunner().invoke(cli, ["--threads", "1", "verify", str(out), "--data", str(corpus)])
+    assert verify.exit_code == 0, verify.output
+    logged, printed = gate_lines(export.output), gate_lines(verify.output)
+    assert printed == logged
+    assert len(logged) > 40 and logged[-1] == "all # checks passed"
+    n = len(logged) - 1
+    assert f"all {n} checks passed" in export.output and f"all {n} checks passed" in verify.output

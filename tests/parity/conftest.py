@@ -1,9 +1,9 @@
 """The parity suite's subject: a bundle plus the checkpoint it was exported from.
 
-By default (CI) a small model is trained and exported once per session: on a slice of
-EWT when ``../shared/data/ud-english-ewt`` exists, else on the toy corpus. ``make parity``
-points the suite at the real bundle instead with ``POSTAG_PARITY_BUNDLE`` (and optionally
-``POSTAG_PARITY_CHECKPOINT``; default: the path recorded in the manifest).
+By default (``make test``) the subject is the session's toy bundle (``toy_bundle``: a tiny
+model trained on the toy corpus, always, so the suite is deterministic and fast).
+``make parity`` points the suite at the real bundle with ``POSTAG_PARITY_BUNDLE`` (and
+optionally ``POSTAG_PARITY_CHECKPOINT``; default: the path recorded in the manifest).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from postag.bundle import Manifest, load_manifest
-from tests.conftest import EWT, write_toy_corpus
+from tests.conftest import EWT
 
 
 @dataclass
@@ -30,48 +30,31 @@ class Subject:
         return self.manifest.root
 
 
-def _train_small(root: Path) -> tuple[Path, Path, list]:
+def _real_bundle(path: str) -> Subject:
+    """``make parity``: the real bundle; real dev sentences where the corpus is at hand."""
     from postag.data import read_conllu
-    from postag.export.bundle import build_bundle
-    from postag.export.config import ModelConfig, TrainConfig
-    from postag.export.trainer import train
 
-    if EWT.is_dir():
-        train_set = read_conllu(EWT / "en_ewt-ud-train.conllu")[:1500]
-        dev = read_conllu(EWT / "en_ewt-ud-dev.conllu")[:300]
-    else:
-        corpus = write_toy_corpus(root / "corpus")
-        train_set = read_conllu(corpus / "toy-ud-train.conllu")
-        dev = read_conllu(corpus / "toy-ud-dev.conllu")
-    small = ModelConfig(word_dim=24, char_dim=12, char_hidden=12, hidden=24, layers=2, dropout=0.1)
-    fast = TrainConfig(epochs=2, batch_size=32, lr=0.01, patience=2, threads=1)
-    ckpt = root / "parity.pt"
-    train(train_set, dev, small, fast, checkpoint_path=ckpt, log=lambda _: None, progress=False)
-    res = build_bundle(
-        ckpt, root / "bundle", dev, train=train_set, name="parity", threads=1, log=lambda _: None
+    man = load_manifest(path)
+    recorded = man.root / man.checkpoint.path if man.checkpoint else None
+    ckpt = Path(os.environ.get("POSTAG_PARITY_CHECKPOINT") or str(recorded))
+    dev_path = EWT / "en_ewt-ud-dev.conllu"
+    dev = (
+        [s.words for s in read_conllu(dev_path)]
+        if dev_path.exists()
+        else [s for _, sents in man.verification_cases() for s in sents]
     )
-    return res.path, ckpt, dev
+    return Subject(man, ckpt, dev)
 
 
 @pytest.fixture(scope="session")
-def subject(tmp_path_factory) -> Subject:
-    env = os.environ.get("POSTAG_PARITY_BUNDLE")
-    if env:
-        man = load_manifest(env)
-        ckpt = Path(
-            os.environ.get("POSTAG_PARITY_CHECKPOINT") or man.root / man.data["checkpoint"]["path"]
-        )
-        from postag.data import read_conllu
+def subject(request) -> Subject:
+    if env := os.environ.get("POSTAG_PARITY_BUNDLE"):
+        return _real_bundle(env)
+    from postag.data import read_conllu
 
-        dev_path = EWT / "en_ewt-ud-dev.conllu"
-        dev = (
-            [s.words for s in read_conllu(dev_path)]
-            if dev_path.exists()
-            else [s for _, sents in man.verification_cases() for s in sents]
-        )
-        return Subject(man, ckpt, dev)
-    path, ckpt, dev = _train_small(tmp_path_factory.mktemp("parity"))
-    return Subject(load_manifest(path), ckpt, [s.words for s in dev])
+    path, ckpt, corpus = request.getfixturevalue("toy_bundle")
+    dev = [s.words for s in read_conllu(corpus / "toy-ud-dev.conllu")]
+    return Subject(load_manifest(path), ckpt, dev)
 
 
 @pytest.fixture(scope="session")
@@ -86,8 +69,9 @@ def eager(subject):
     from postag.export.predict import torch_runner
     from postag.files import sha256_file
 
-    recorded = subject.manifest.data["checkpoint"]["sha256"]
-    assert sha256_file(subject.checkpoint) == recorded, "not the bundle's checkpoint"
+    recorded = subject.manifest.checkpoint
+    assert recorded is not None, "the manifest records no checkpoint"
+    assert sha256_file(subject.checkpoint) == recorded.sha256, "not the bundle's checkpoint"
     ckpt = Checkpoint.load(subject.checkpoint)
     return ckpt, torch_runner(ckpt.model())
 

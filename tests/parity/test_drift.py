@@ -6,16 +6,20 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
 import torch
 from torch import Tensor
 
-from postag.bundle import load_manifest
+from postag.bundle import load_manifest, parse_manifest
+from postag.errors import BundleError
 from postag.files import sha256_file
 from tests.parity.conftest import Subject
 from tests.parity.test_parity import check
 
 
 def test_swapped_vocabulary_ids_are_caught(subject, eager, backends, dev_sample, tmp_path):
+    """Loading refuses a bundle whose vocabulary changed (the models carry the identity of
+    the original); were it loaded anyway, the parity check would catch the drift."""
     from postag.export.backends import Backend
 
     bad = tmp_path / "bad"
@@ -26,7 +30,9 @@ def test_swapped_vocabulary_ids_are_caught(subject, eager, backends, dev_sample,
     man = json.loads((bad / "manifest.json").read_text())
     man["files"]["words.json"]["sha256"] = sha256_file(bad / "words.json")
     (bad / "manifest.json").write_text(json.dumps(man))
-    drifted = Subject(load_manifest(bad), subject.checkpoint, subject.dev)
+    with pytest.raises(BundleError, match="manifest was modified after export"):
+        load_manifest(bad)
+    drifted = Subject(parse_manifest(bad, man), subject.checkpoint, subject.dev)  # unchecked
     onnx_fp32: Backend = backends["onnx-fp32"]
     problems = [
         p
