@@ -1,17 +1,17 @@
 """Raw texts → sentences in worker processes: `postag serve`'s text pool.
 
     pool = TextPool(workers=2, max_waiting=1024)
-    split = await pool.split(["First text. Two sentences.", "Second."], cfg)
+    split = await pool.split(["First text. Two sentences.", "Second."], 1000, 20_000)
     split.docs      # [[["First", "text", "."], ["Two", "sentences", "."]], [["Second", "."]]]
     pool.stop()
 
 Tokenizing is CPU-bound Python. In a thread it shares the server's GIL and its garbage
 collector: a 900 kB text makes ~200,000 token objects, and the collections they trigger
-stalled ``/v1/health`` by up to 150 ms (measured; see NOTES). In worker processes it never
-touches the server's process; only the sentences come back, or, past the request limits,
-just their counts. At most ``workers`` texts are split at once, at most ``max_waiting``
-wait (more → 503); a worker that dies (killed, out of memory) is replaced and its request
-answered 503.
+stalled ``/v1/health`` by up to 150 ms (measured on 2 cores; ~25 ms at most with worker
+processes). In a worker process it never touches the server's process; only the
+sentences come back, or, past the request limits, just their counts. At most ``workers``
+texts are split at once, at most ``max_waiting`` wait (more → 503); a worker that dies
+(killed, out of memory) is replaced and its request answered 503.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ import httpx  # noqa: E402
 from postag.serve.app import create_app  # noqa: E402
 from postag.serve.config import ServeConfig  # noqa: E402
 
-SLOW_SPLIT_S = 3.0
+SLOW_SPLIT_S = 2.0
 
 
 def slow_split(texts: list[str], max_sentences: int, max_tokens: int) -> Split:
