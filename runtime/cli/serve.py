@@ -60,6 +60,13 @@ from . import DEFAULT_BUNDLE, Options, report_dir_option, require_serve
 @click.option(
     "--max-tokens", type=click.IntRange(min=1), default=ServeConfig.max_tokens, show_default=True
 )
+@click.option(
+    "--text-workers",
+    type=click.IntRange(min=1),
+    default=ServeConfig.text_workers,
+    show_default=True,
+    help="Processes that split raw texts into sentences, off the event loop (per worker).",
+)
 @click.pass_obj
 def serve(
     opts: Options,
@@ -74,6 +81,7 @@ def serve(
     max_body_bytes: int,
     max_sentences: int,
     max_tokens: int,
+    text_workers: int,
 ) -> None:
     """Serve BUNDLE over HTTP: POST /v1/tag, GET /v1/health, GET /v1/info, /docs."""
     require_serve()
@@ -96,6 +104,7 @@ def serve(
             "max_body_bytes": max_body_bytes,
             "max_sentences": max_sentences,
             "max_tokens": max_tokens,
+            "text_workers": text_workers,
         },
     }
     os.environ["POSTAG_SERVE"] = json.dumps(conf)
@@ -137,6 +146,12 @@ def serve(
     default=None,
     help="CoNLL-U file whose sentences are sent [the bundle's fixed sample of EWT dev sentences].",
 )
+@click.option(
+    "--hostile",
+    is_flag=True,
+    help="Keep one hostile request in flight during every level (a 100 kB hyphen chain, "
+    "~900 kB of text, the largest answer) and report /v1/health's latency beside it.",
+)
 @report_dir_option("artifacts/loadtest", "loadtest.json and loadtest.md")
 @click.pass_obj
 def loadtest(
@@ -147,10 +162,12 @@ def loadtest(
     time_cap: float,
     sentences_per_request: int,
     data: str | None,
+    hostile: bool,
     out: str,
 ) -> None:
     """Start `postag serve` on a free loopback port, load it with N concurrent clients
-    (bounded in requests and time), report requests/s, words/s, p50/p99 latency, errors."""
+    (bounded in requests and time), report requests/s, words/s, p50/p99 latency, errors,
+    and /v1/health's latency (probed every 20 ms) beside them."""
     require_serve()
     from ..serve.loadtest import run_loadtest
 
@@ -164,6 +181,7 @@ def loadtest(
         data,
         Path(out),
         threads=opts.threads,
+        hostile=hostile,
         log=opts.echo,
     )
     click.echo(report)

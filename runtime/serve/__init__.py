@@ -1,8 +1,10 @@
 """`postag serve`: the HTTP service (needs the ``serve`` extra: FastAPI + uvicorn).
 
 * :mod:`.config`   — :class:`ServeConfig`, the settings (no web dependencies);
-* :mod:`.app`      — the FastAPI app: endpoints, request limits, the error shape;
+* :mod:`.app`      — the FastAPI app: the endpoints and the steps of a request;
+* :mod:`.request`  — what a request may be: the body limit, the request model, the limits;
+* :mod:`.texts`    — raw texts split into sentences in worker processes;
 * :mod:`.batcher`  — dynamic micro-batching of concurrent requests;
-* :mod:`.errors`   — ``{"error": {"code", "message"}}`` responses;
-* :mod:`.loadtest` — a bounded loopback load test (`postag loadtest`).
+* :mod:`.errors`   — ``{"error": {"code", "message"}}`` responses, for every error;
+* :mod:`.loadtest` — a bounded loopback load test (`postag loadtest`), hostile requests too.
 """

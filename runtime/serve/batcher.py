@@ -2,17 +2,20 @@
 
 Requests wait in a bounded queue; one worker task drains it into batches of at most
 ``max_batch_tokens`` tokens, waiting at most ``max_wait_ms`` for a batch to fill, runs
-the session once per batch in a thread (never on the event loop), and hands each request
-its own results. A full queue is a 503 with ``Retry-After``. The fp32 model is
-padding-invariant, so a request's tags are the same batched or alone.
+the session once per batch in its own thread (never on the event loop, never queued
+behind other work), and hands each request its own results. A full queue is a 503 with
+``Retry-After``. The fp32 model is padding-invariant, so a request's tags are the same
+batched or alone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from ..batching import regroup
 from ..tagger import TaggedSentence, Tagger
 from .config import ServeConfig
 from .errors import HTTPError
@@ -47,6 +50,7 @@ class MicroBatcher:
         self.queue: asyncio.Queue[_Job] = asyncio.Queue(maxsize=cfg.queue_size)
         self.stats = BatcherStats()
         self._worker: asyncio.Task | None = None
+        self._session = ThreadPoolExecutor(1, thread_name_prefix="postag-session")
 
     def start(self) -> None:
         self._worker = asyncio.get_running_loop().create_task(self._run())
@@ -58,6 +62,7 @@ class MicroBatcher:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
+        self._session.shutdown(wait=False)
 
     async def submit(
         self, sentences: list[list[str]], top_k: int, probs: bool
@@ -94,30 +99,32 @@ class MicroBatcher:
     async def _process(self, batch: list[_Job]) -> None:
         self.stats.batches += 1
         self.stats.max_requests_per_batch = max(self.stats.max_requests_per_batch, len(batch))
+        loop = asyncio.get_running_loop()
+        try:
+            answers: list[list[TaggedSentence] | Exception] = await loop.run_in_executor(
+                self._session, self._tag, batch
+            )
+        except Exception as exc:  # never leave a request hanging
+            answers = [exc] * len(batch)
+        for job, answer in zip(batch, answers, strict=True):
+            if not job.future.done():
+                if isinstance(answer, Exception):
+                    job.future.set_exception(answer)
+                else:
+                    job.future.set_result(answer)
+            self.queue.task_done()
+
+    def _tag(self, batch: list[_Job]) -> list[list[TaggedSentence]]:
+        """In the session thread: one session run for the whole batch, then each request's
+        own results, with exactly the extras it asked for."""
         flat = [s for job in batch for s in job.sentences]
         top_k = max(job.top_k for job in batch)
         probs = any(job.probs for job in batch)
-        try:
-            results = await asyncio.to_thread(
-                self.tagger.tag_batch, flat, top_k, probs, self.cfg.max_batch_tokens
-            )
-        except Exception as exc:  # never leave a request hanging
-            for job in batch:
-                if not job.future.done():
-                    job.future.set_exception(exc)
-                self.queue.task_done()
-            return
-        k = 0
-        for job in batch:
-            mine = results[k : k + len(job.sentences)]
-            k += len(job.sentences)
-            for r in mine:  # each request gets exactly what it asked for
+        results = self.tagger.tag_batch(flat, top_k, probs, self.cfg.max_batch_tokens)
+        answers = regroup(results, [job.sentences for job in batch])
+        for job, mine in zip(batch, answers, strict=True):
+            for r in mine:
                 if not (job.probs or job.top_k):
                     r.probs = None
-                if job.top_k:
-                    r.top_k = [row[: job.top_k] for row in r.top_k or []]
-                else:
-                    r.top_k = None
-            if not job.future.done():
-                job.future.set_result(mine)
-            self.queue.task_done()
+                r.top_k = [row[: job.top_k] for row in r.top_k or []] if job.top_k else None
+        return answers

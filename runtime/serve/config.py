@@ -17,3 +17,4 @@ class ServeConfig:
     max_tokens: int = 20_000  # per request → 413
     max_token_chars: int = 1000  # one token's length → 422
     max_top_k: int = 20
+    text_workers: int = 2  # processes that split raw texts into sentences

@@ -9,32 +9,15 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 fastapi = pytest.importorskip("fastapi", reason="needs the serve extra (pip install '.[serve]')")
-from fastapi.testclient import TestClient  # noqa: E402
+import httpx  # noqa: E402
 
-from postag import Tagger  # noqa: E402
 from postag.serve.app import create_app  # noqa: E402
-from postag.serve.config import ServeConfig  # noqa: E402
 
-SENTS = [
-    ["Alice", "saw", "Paris", "."],
-    ["the", "dog", "runs"],
-    ["Bob", "likes", "it", "!"],
-    ["She", "runs", "quickly", "."] * 5,
-    ["Hi"],
-]
+from .conftest import SENTS  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def tagger(toy_bundle):
-    return Tagger.load(toy_bundle[0], provider="cpu", threads=1)
-
-
-def client_for(tagger, **cfg) -> TestClient:
-    return TestClient(create_app(tagger, ServeConfig(**cfg)))
-
-
-def test_concurrent_requests_are_micro_batched_with_identical_results(tagger):
-    with client_for(tagger, max_wait_ms=50) as c, ThreadPoolExecutor(24) as pool:
+def test_concurrent_requests_are_micro_batched_with_identical_results(tagger, client_for):
+    with client_for(max_wait_ms=50) as c, ThreadPoolExecutor(24) as pool:
         bodies = [{"sentences": [SENTS[i % len(SENTS)]], "probs": i % 2 == 0} for i in range(48)]
         responses = list(pool.map(lambda b: c.post("/v1/tag", json=b), bodies))
         stats = c.get("/v1/info").json()["stats"]
@@ -61,9 +44,9 @@ def slow(tagger, seconds: float):
     return tag_batch
 
 
-def test_full_queue_answers_503_with_retry_after(tagger, monkeypatch):
+def test_full_queue_answers_503_with_retry_after(tagger, client_for, monkeypatch):
     monkeypatch.setattr(tagger, "tag_batch", slow(tagger, 0.4))
-    with client_for(tagger, queue_size=1, max_wait_ms=0) as c, ThreadPoolExecutor(6) as pool:
+    with client_for(queue_size=1, max_wait_ms=0) as c, ThreadPoolExecutor(6) as pool:
         responses = list(
             pool.map(lambda _: c.post("/v1/tag", json={"sentences": [["Hi"]]}), range(6))
         )
@@ -74,36 +57,20 @@ def test_full_queue_answers_503_with_retry_after(tagger, monkeypatch):
     assert busy.json()["error"]["code"] == "overloaded"
 
 
-def test_graceful_shutdown_finishes_in_flight_requests(tagger, monkeypatch):
-    import httpx
-    import uvicorn
-
-    from postag.serve.loadtest import free_port
-
+def test_graceful_shutdown_finishes_in_flight_requests(tagger, live_server, monkeypatch):
     monkeypatch.setattr(tagger, "tag_batch", slow(tagger, 0.8))
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(tagger), host="127.0.0.1", port=port, log_level="error")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if server.started:
-            break
-        time.sleep(0.05)
     result = {}
+    with live_server(create_app(tagger)) as (server, port):
 
-    def call() -> None:
-        result["r"] = httpx.post(
-            f"http://127.0.0.1:{port}/v1/tag", json={"sentences": [["Hi", "there"]]}, timeout=10
-        )
+        def call() -> None:
+            result["r"] = httpx.post(
+                f"http://127.0.0.1:{port}/v1/tag", json={"sentences": [["Hi", "there"]]}, timeout=10
+            )
 
-    caller = threading.Thread(target=call)
-    caller.start()
-    time.sleep(0.3)  # the request is now inside the (slow) session run
-    server.should_exit = True
-    caller.join(10)
-    thread.join(10)
+        caller = threading.Thread(target=call)
+        caller.start()
+        time.sleep(0.3)  # the request is now inside the (slow) session run
+        server.should_exit = True
+        caller.join(10)
     assert result["r"].status_code == 200
     assert len(result["r"].json()["sentences"][0]["tags"]) == 2
-    assert not thread.is_alive()
