@@ -104,6 +104,13 @@ _WORD = (
     rf"|\d+{_L}+{_W}*"
     rf"|{_W}+"
 )
+# an emoji with its modifiers and ZWJ-joined emoji, or a flag (a pair of regional
+# indicators): whole clusters at once (the cluster pass would also join them, slower)
+_EMOJI = (
+    r"\p{Extended_Pictographic}\p{Grapheme_Cluster_Break=Extend}*"
+    r"(?:\u200d\p{Extended_Pictographic}\p{Grapheme_Cluster_Break=Extend}*)*"
+    r"|[\U0001F1E6-\U0001F1FF]{2}"
+)
 _PUNCT = rf"\.{{2,}}|-{{2,}}|[!?]+|\*+|=+|\++|\$+|#+|~+|_+|>+|<+|\^+|…|[^{_WS}]"
 TOKEN_RE = regex.compile(
     "|".join(
@@ -118,6 +125,7 @@ TOKEN_RE = regex.compile(
             ("dotted", _DOTTED),
             ("prefixed", _PREFIXED),
             ("word", _WORD),
+            ("emoji", _EMOJI),
             ("punct", _PUNCT),
         ]
     )
