@@ -135,9 +135,11 @@ _SENT_END = re.compile(r"^(?:[.!?…]+|\.{2,})$")
 _CLOSERS = set("\"'”’)]}»")
 _NUMBER_AFTER = re.compile(r"\.\s*\d")
 _NEXT_VISIBLE = re.compile(r"\.\s*(\S)")
-# All clusters but the last: with endpos = p + 1, it ends at the last boundary <= p
-# (a break depends only on what precedes it and the next character).
+# All clusters but the last: on text[lo:p + 1] it ends at the last boundary <= p (a break
+# depends only on what precedes it and the next character).
 _CLUSTERS_BEFORE_LAST = regex.compile(r"\X*(?=\X)")
+_CLUSTER = regex.compile(r"\X")
+_NON_SPACE = regex.compile(rf"[^{_WS}]*")
 # a run of 3 or more regional indicators (flag letters), searched backwards
 _FLAG_LETTERS = regex.compile(r"(?r)[\U0001F1E6-\U0001F1FF]{3,}")
 
@@ -202,7 +204,8 @@ def _raw_tokens(text: str, lo: int, hi: int) -> Iterator[Token]:
 
 
 def _boundary_at_or_before(text: str, lo: int, p: int) -> int:
-    """The last grapheme-cluster boundary ``<= p``, given one at ``lo`` (``lo < p``)."""
+    """The last grapheme-cluster boundary ``<= p``, given one at ``lo`` (``lo < p``).
+    Scans ``text[lo:p + 1]`` once."""
     if text[p - 1] < "\x80" and text[p] < "\x80":
         return p  # between two ASCII characters (CR LF is whitespace, never in a run)
     flags = _FLAG_LETTERS.search(text, lo, p)  # the last run of 3+ flag letters before p
@@ -215,25 +218,69 @@ def _boundary_at_or_before(text: str, lo: int, p: int) -> int:
     return lo + _CLUSTERS_BEFORE_LAST.match(text[lo : p + 1]).end()
 
 
-def _whole_clusters(text: str, tokens: Iterable[Token]) -> Iterator[Token]:
+def _cluster_end(text: str, at: int, hi: int) -> int:
+    """The end of the grapheme cluster that starts at the boundary ``at``: in its
+    whitespace-free run, before ``hi``. The slice looked at doubles until the cluster
+    ends inside it, so a cluster of n characters costs O(n)."""
+    width = 16
+    while True:
+        limit = min(hi, at + width)
+        run = _NON_SPACE.match(text, at, limit).end()
+        end = at + _CLUSTER.match(text[at:run]).end()
+        if end < run or run < limit or limit == hi:
+            return end
+        width *= 2
+
+
+class _ClusterCursor:
+    """Is ``p`` a grapheme-cluster boundary? Asked for increasing ``p`` inside one
+    segment ``text[:hi]``, it looks at each character a bounded number of times."""
+
+    def __init__(self, text: str, hi: int) -> None:
+        self.text, self.hi = text, hi
+        self.known = 0  # a boundary at or before the next question
+        self.end = -1  # the end of the cluster that starts at `known`, once computed
+
+    def restart(self, p: int) -> None:
+        """``p`` is a boundary (a run starts there)."""
+        self.known, self.end = p, -1
+
+    def is_boundary(self, p: int) -> bool:
+        text = self.text
+        if text[p - 1] < "\x80" and text[p] < "\x80":
+            self.restart(p)
+            return True
+        if self.end >= 0:
+            if p < self.end:
+                return False  # inside the cluster found last time
+            self.restart(self.end)
+        if p == self.known:
+            return True
+        b = _boundary_at_or_before(text, self.known, p)
+        if b == p:
+            self.restart(p)
+            return True
+        self.known, self.end = b, _cluster_end(text, b, self.hi)
+        return False
+
+
+def _whole_clusters(text: str, tokens: Iterable[Token], hi: int) -> Iterator[Token]:
     """Merge adjacent tokens whose boundary falls inside a grapheme cluster (an accent
     after "cafe", the halves of a flag, a ZWJ emoji sequence)."""
-    pending: Token | None = None
-    known = 0  # a cluster boundary at or before the next token start, in the same run
+    cursor = _ClusterCursor(text, hi)
+    first: Token | None = None  # the token that opens the pending one
+    end = 0  # where the pending token ends (past first.end once tokens are merged in)
     for tok in tokens:
-        if pending is None or pending.end < tok.start:  # a run starts: a boundary
-            if pending is not None:
-                yield pending
-            pending, known = tok, tok.start
+        if first is None or end < tok.start:  # whitespace before it: a run starts
+            cursor.restart(tok.start)
+        elif not cursor.is_boundary(tok.start):
+            end = tok.end
             continue
-        known = _boundary_at_or_before(text, known, tok.start)
-        if known == tok.start:
-            yield pending
-            pending = tok
-        else:
-            pending = Token(text[pending.start : tok.end], pending.start, tok.end)
-    if pending is not None:
-        yield pending
+        if first is not None:
+            yield first if end == first.end else Token(text[first.start : end], first.start, end)
+        first, end = tok, tok.end
+    if first is not None:
+        yield first if end == first.end else Token(text[first.start : end], first.start, end)
 
 
 @functools.lru_cache(maxsize=8)
@@ -272,7 +319,7 @@ def iter_tokens(text: str, max_run_chars: int = MAX_RUN_CHARS) -> Iterator[Token
     if max_run_chars < 1:
         raise ValueError("max_run_chars must be at least 1")
     for lo, hi in _segments(text, max_run_chars):
-        yield from _whole_clusters(text, _raw_tokens(text, lo, hi))
+        yield from _whole_clusters(text, _raw_tokens(text, lo, hi), hi)
 
 
 def tokenize(text: str, max_run_chars: int = MAX_RUN_CHARS) -> list[Token]:

@@ -60,6 +60,7 @@ FAMILIES: dict[str, Callable[[int], str]] = {
     "flags": _repeat("🇺🇸"),
     "zwj-emoji": _repeat("👨\u200d👩\u200d👧"),
     "combining": lambda n: ("a" + "\u0301" * n)[:n],  # one "cluster" of n characters
+    "modifier-chain": lambda n: ("a" + "🏽" * n)[:n],  # one cluster, one raw token a char
 }
 MODES = ("list", "stream", "read_text")
 
