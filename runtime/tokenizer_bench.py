@@ -12,7 +12,8 @@ RSS is that case's own.
 Modes: ``list`` = ``split_sentences(text)`` (every token held at once), ``stream`` =
 ``iter_sentences(text)`` consumed one sentence at a time, ``read_text`` = the text as one
 line through ``postag tag``'s reader (``postag.cli.formats.read_text``). "extra MB" is
-the peak RSS minus the RSS before the call (interpreter, imports and the text itself).
+the peak RSS during the call minus the RSS before it (interpreter, imports and the text
+itself not counted; Linux: VmHWM, reset through /proc/self/clear_refs).
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
-import resource
 import subprocess
 import sys
 import time
@@ -87,9 +86,21 @@ def load_impl(path: str | None) -> ModuleType:
     return module
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+def _status_mb(field: str) -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def _reset_peak() -> None:
+    """Start the peak RSS (VmHWM) afresh, so building the text does not count (Linux)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:  # not allowed here: the peak then includes building the text
+        pass
 
 
 def _run_mode(mod: ModuleType, text: str, mode: str) -> tuple[int, int]:
@@ -118,11 +129,12 @@ def measure(family: str, size: int, mode: str, impl: str | None) -> dict[str, fl
     if mode == "read_text":
         from .cli import formats  # noqa: F401 - imported before the baseline
     text = FAMILIES[family](size)
-    base = _rss_mb()
+    _reset_peak()
+    base = _status_mb("VmRSS")
     t0 = time.perf_counter()
     n_tok, n_sent = _run_mode(mod, text, mode)
     seconds = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _status_mb("VmHWM")
     return {
         "seconds": seconds,
         "peak_mb": peak,

@@ -114,7 +114,7 @@ def read_text(
     size = carried = 0  # characters in para; of them, carried over from the last cut
     for _, line in lines:
         line = clean(line)
-        if not line.strip():  # a blank line ends the paragraph
+        if not line or line.isspace():  # a blank line ends the paragraph (no copy)
             if para:
                 yield from _text_units("\n".join(para), chunk_chars, max_sentence_tokens, True)
             para, size, carried = [], 0, 0
