@@ -15,8 +15,8 @@ so tokenization quality can be measured against gold spans (``postag.tokenizer.s
 
     >>> [t.text for t in tokenize("I don't think so.")]
     ['I', 'do', "n't", 'think', 'so', '.']
-    >>> [t.text for t in tokenize("cafe\u0301 👨\u200d👩\u200d👧")]  # one token per word/emoji
-    ['café', '👨\u200d👩\u200d👧']
+    >>> [t.text for t in tokenize("naïve 🇺🇸👍🏽!")]  # a flag, a thumb with its skin tone
+    ['naïve', '🇺🇸', '👍🏽', '!']
 
 Hostile input is normal input:
 
@@ -25,11 +25,13 @@ Hostile input is normal input:
   tests; ``python -m postag.tokenizer_bench`` prints the table);
 * **grapheme clusters stay whole**: a token boundary never falls inside an extended
   grapheme cluster (``\\X``) of its whitespace-free run (decomposed accents, Hebrew niqqud,
-  Devanagari signs, ZWJ emoji sequences, flags, skin tones);
+  Devanagari signs, ZWJ emoji sequences, flags, skin tones), so decomposed text gives the
+  same tokens as composed text (and :mod:`postag.vocab` looks them up by their NFC form);
 * **bounded work per token**: a whitespace-free run longer than :data:`MAX_RUN_CHARS`
   characters (no real word is) is cut into pieces of at most that many characters, at
   grapheme boundaries (only a single "cluster" longer than that, i.e. thousands of stacked
-  combining marks, is cut inside), and each piece is tokenized as if it stood alone;
+  combining marks, is cut inside), and each piece is tokenized as if it stood alone
+  (its end acts as the end of the text);
 * **bounded sentences**: a sentence is closed after :data:`MAX_SENTENCE_TOKENS` tokens
   even without a terminator, so one endless "sentence" never holds more than that;
 * **streaming**: :func:`iter_tokens` and :func:`iter_sentences` are generators that hold
