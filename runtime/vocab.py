@@ -4,10 +4,15 @@ A vocabulary is a plain JSON list of strings; position = id, with ``<pad>`` = 0 
 ``<unk>`` = 1 fixed for words and characters. The tag set is a plain list too, without
 specials: the output layer has exactly one unit per tag. Normalisation (documented in the README):
 
+* **Unicode**: every lookup (word and character table) is on the NFC form of the token
+  (:func:`nfc`), so decomposed text ("cafe\u0301") gets the same ids as composed text
+  ("café"); the tokens themselves, and everything written out, keep the original text.
+  UD English EWT is NFC throughout (0 of its 254,818 forms change), so trained ids are
+  the same as without this step;
 * **word table**: :func:`normalize_word` lower-cases the token and maps every ASCII digit
   to ``0`` ("1999" and "2024" share one entry);
 * **character table**: characters keep their case — the character BiLSTM sees the token
-  exactly as written, which is how unknown and capitalised words get tagged.
+  as written (composed), which is how unknown and capitalised words get tagged.
 
 Words longer than ``max_word_len`` characters keep their first ``max_word_len // 2`` and
 last ``max_word_len - max_word_len // 2`` characters (prefix and suffix carry the
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -40,9 +46,14 @@ SPECIALS = (PAD, UNK)
 _DIGIT = re.compile(r"[0-9]")
 
 
+def nfc(token: str) -> str:
+    """``token`` in Unicode normal form C (composed): the form every table lookup uses."""
+    return token if token.isascii() else unicodedata.normalize("NFC", token)
+
+
 def normalize_word(word: str) -> str:
-    """The word-table key of a token: lower-cased, ASCII digits mapped to ``0``."""
-    return _DIGIT.sub("0", word.lower())
+    """The word-table key of a token: NFC, lower-cased, ASCII digits mapped to ``0``."""
+    return _DIGIT.sub("0", nfc(word).lower())
 
 
 class Vocab:
@@ -136,7 +147,8 @@ class Encoder:
         self._tail = max_word_len - self._head
 
     def clip(self, token: str) -> str:
-        """The characters of ``token`` the character model sees (prefix + suffix)."""
+        """The characters of ``token`` the character model sees (NFC; prefix + suffix)."""
+        token = nfc(token)
         if len(token) <= self.max_word_len:
             return token
         return token[: self._head] + token[-self._tail :]
@@ -146,7 +158,7 @@ class Encoder:
         return [index.get(normalize_word(t), UNK_ID) for t in tokens]
 
     def char_matrix(self, types: Sequence[str]) -> np.ndarray:
-        """Char ids of each distinct token, ``(len(types), max chars)``; 0 = padding."""
+        """Char ids of each distinct token (NFC), ``(len(types), max chars)``; 0 = padding."""
         clipped = [self.clip(t) for t in types]
         lens = np.fromiter((len(t) for t in clipped), dtype=np.int64, count=len(clipped))
         width = max(1, int(lens.max(initial=0)))
@@ -164,7 +176,9 @@ class Encoder:
         return out
 
     def encode(self, sentences: Sequence[Sequence[str]]) -> EncodedBatch:
-        """Encode pre-tokenized sentences, padded to the longest one."""
+        """Encode pre-tokenized sentences, padded to the longest one. Tokens are looked up by
+        their NFC form, so ``types`` lists NFC forms (a decomposed and a composed spelling
+        share one type)."""
         if not sentences:
             raise ValueError("cannot encode an empty batch")
         lengths = np.fromiter((len(s) for s in sentences), dtype=np.int64, count=len(sentences))
@@ -174,7 +188,7 @@ class Encoder:
         types: dict[str, int] = {}
         type_idx = np.zeros((batch, seq), dtype=np.int64)
         for b, sent in enumerate(sentences):
-            type_idx[b, : len(sent)] = [types.setdefault(t, len(types) + 1) for t in sent]
+            type_idx[b, : len(sent)] = [types.setdefault(nfc(t), len(types) + 1) for t in sent]
         # word ids once per distinct token too (normalisation is the costly part)
         type_word = np.array([0, *self.word_ids(types)], dtype=np.int64)  # (types + 1,)
         word_ids = type_word[type_idx]  # (batch, seq); padding → 0
@@ -192,7 +206,7 @@ def build_vocabs(
     for toks, tgs in sentences:
         for t in toks:
             words[normalize_word(t)] += 1
-            chars.update(t)
+            chars.update(nfc(t))
         tags.update(tgs)
     tag_vocab = Vocab(sorted(tags), specials=False)
     return Vocab.from_counts(words, min_freq), Vocab.from_counts(chars, 1), tag_vocab, words

@@ -2,9 +2,13 @@
 
 Inputs (each yields *units*: a list of pre-tokenized sentences plus what the writer needs):
 
-* ``text``: raw text. Lines are gathered into paragraphs (a blank line ends one; so does
-  reaching ``chunk_chars``), each paragraph is tokenized and split into sentences. Inside a
-  paragraph a line break is whitespace, as in Stanza: hard-wrapped text stays whole.
+* ``text``: raw text. Lines are gathered into paragraphs (a blank line ends one), each
+  paragraph is tokenized and split into sentences. Inside a paragraph a line break is
+  whitespace, as in Stanza: hard-wrapped text stays whole. A paragraph is only ever cut at
+  a sentence boundary: once ``chunk_chars`` new characters have come in, its complete
+  sentences are tagged and the unfinished one is carried over to the lines that follow,
+  so the sentences are the same as for the whole paragraph at once. A "sentence" with no
+  boundary is closed after ``MAX_SENTENCE_TOKENS`` (1,000) tokens.
 * ``pretokenized``: one sentence per line, tokens separated by whitespace; blank lines skip.
 * ``conllu``: CoNLL-U sentences (FORM of every syntactic word is tagged; UPOS may be
   ``_``). Units are cut only between sentences.
@@ -25,7 +29,8 @@ A write that fails raises :class:`OutputError`.
 
 Bad bytes: invalid UTF-8 is an error naming the file and line (``errors="strict"``), or is
 replaced by U+FFFD (``errors="replace"``). Control characters (other than tab/newline) are
-treated as whitespace. Nothing is read whole: memory is bounded by the chunk size.
+treated as whitespace. Nothing is read whole: memory is bounded by the chunk size, one
+sentence and the longest line.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ import os
 import re
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import IO, Any
@@ -44,7 +49,7 @@ from typing import IO, Any
 from ..data import conllu_blocks, parse_block, retag_block, set_misc
 from ..errors import PostagError
 from ..tagger import TaggedSentence
-from ..tokenizer import split_sentences
+from ..tokenizer import MAX_SENTENCE_TOKENS, Token, iter_sentences
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\ufeff]")
 
@@ -90,35 +95,67 @@ def clean(line: str) -> str:
     return _CONTROL.sub(" ", line)
 
 
-def read_text(lines: Iterator[tuple[int, str]], chunk_chars: int) -> Iterator[Unit]:
-    para: list[str] = []
+def _text_unit(text: str, sents: list[list[Token]]) -> Unit:
+    return Unit(
+        sentences=[[t.text for t in s] for s in sents],
+        texts=[text[s[0].start : s[-1].end].replace("\n", " ") for s in sents],
+        space_after=[
+            [a.end < b.start for a, b in zip(s, s[1:], strict=False)] + [True] for s in sents
+        ],
+    )
+
+
+def _text_units(
+    text: str, chunk_chars: int, max_tokens: int, final: bool
+) -> Generator[Unit, None, int]:
+    """Units of about ``chunk_chars`` characters of ``text``'s sentences, streamed. Unless
+    ``final``, the last sentence may go on in the lines to come: it is held back, and its
+    start offset returned (``len(text)`` when nothing is held back)."""
+    unit: list[list[Token]] = []
     size = 0
+    held: list[Token] | None = None
+    for sent in iter_sentences(text, max_tokens=max_tokens):
+        if held is not None:
+            unit.append(held)
+            size += held[-1].end - held[0].start
+            if size >= chunk_chars:
+                yield _text_unit(text, unit)
+                unit, size = [], 0
+        held = sent
+    if held is not None and final:
+        unit.append(held)
+        held = None
+    if unit:
+        yield _text_unit(text, unit)
+    return held[0].start if held is not None else len(text)
 
-    def flush() -> Unit | None:
-        text = "\n".join(para)
-        sents = split_sentences(text)
-        if not sents:
-            return None
-        return Unit(
-            sentences=[[t.text for t in s] for s in sents],
-            texts=[text[s[0].start : s[-1].end].replace("\n", " ") for s in sents],
-            space_after=[
-                [a.end < b.start for a, b in zip(s, s[1:], strict=False)] + [True] for s in sents
-            ],
-        )
 
+def read_text(
+    lines: Iterator[tuple[int, str]],
+    chunk_chars: int,
+    max_sentence_tokens: int = MAX_SENTENCE_TOKENS,
+) -> Iterator[Unit]:
+    """Units of whole sentences from raw text lines (see the module docstring). Holds at
+    most the unfinished sentence plus ``max(chunk_chars, its size)`` new characters (and
+    one line), and tokenizes each character at most about twice."""
+    para: list[str] = []
+    size = carried = 0  # characters in para; of them, carried over from the last cut
     for _, line in lines:
         line = clean(line)
-        if not line.strip() or size > chunk_chars:
-            if para and (unit := flush()):
-                yield unit
-            para, size = [], 0
-            if not line.strip():
-                continue
+        if not line or line.isspace():  # a blank line ends the paragraph (no copy)
+            if para:
+                yield from _text_units("\n".join(para), chunk_chars, max_sentence_tokens, True)
+            para, size, carried = [], 0, 0
+            continue
         para.append(line)
-        size += len(line)
-    if para and (unit := flush()):
-        yield unit
+        size += len(line) + 1
+        if size - carried >= max(chunk_chars, carried):
+            text = "\n".join(para)
+            cut = yield from _text_units(text, chunk_chars, max_sentence_tokens, False)
+            para = [text[cut:]] if cut < len(text) else []
+            size = carried = len(text) - cut
+    if para:
+        yield from _text_units("\n".join(para), chunk_chars, max_sentence_tokens, True)
 
 
 def read_pretokenized(lines: Iterator[tuple[int, str]], chunk_lines: int) -> Iterator[Unit]:

@@ -1,6 +1,23 @@
-import pytest
+import itertools
+import time
+import tracemalloc
+import unicodedata
 
-from postag.tokenizer import sentences, span_f1, tokenize
+import pytest
+import regex
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from postag.cli.formats import read_text
+from postag.tokenizer import (
+    MAX_RUN_CHARS,
+    iter_sentences,
+    sentences,
+    span_f1,
+    split_sentences,
+    tokenize,
+)
+from postag.tokenizer_bench import FAMILIES
 from tests.conftest import EWT
 
 
@@ -90,6 +107,11 @@ def words(text: str) -> list[str]:
         ("5 min. later", ["5", "min.", "later"]),
         ("", []),
         ("   \n\t ", []),
+        # a period after an abbreviation is never lost
+        ("CCNG, Inc..", ["CCNG", ",", "Inc.", "."]),
+        ("again Nov.28.", ["again", "Nov.", "28", "."]),
+        ("Mr.. x", ["Mr.", ".", "x"]),
+        ("CO₂ and m²", ["CO₂", "and", "m²"]),
     ],
 )
 def test_ewt_style_tokens(text, expected):
@@ -114,7 +136,8 @@ def test_sentence_splitting():
 
 
 def test_other_scripts_emoji_and_long_words_do_not_crash():
-    assert words("東京 は 👍🏽 ok") == ["東京", "は", "👍", "🏽", "ok"]
+    # 👍🏽 (thumb + skin tone) is one grapheme cluster: one token
+    assert words("東京 は 👍🏽 ok") == ["東京", "は", "👍🏽", "ok"]
     assert words("x" * 500) == ["x" * 500]
     assert len(words("word " * 20000)) == 20000
 
@@ -132,3 +155,218 @@ def test_f1_against_ewt_dev_tokenization():
     dev = read_conllu(EWT / "en_ewt-ud-dev.conllu")
     m = span_f1((s.text, s.words) for s in dev)
     assert m["f1"] >= 0.97, m
+
+
+# --- Unicode: a token never splits a grapheme cluster --------------------------------
+
+
+def nfd(text: str) -> str:
+    return unicodedata.normalize("NFD", text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I had a café au lait, naïve as ever, and sent my résumé.",
+        "Ångström's Zoë Brontë; São Paulo (Ñandú) — Dvořák!",
+        "שָׁלוֹם עוֹלָם, מַה שְּׁלוֹמְךָ?",  # Hebrew with niqqud
+        "हिन्दी भाषा में स्वागत है।",  # Devanagari: virama, vowel signs
+        "Tiếng Việt có dấu.",
+    ],
+)
+def test_decomposed_text_gives_the_same_tokens(text):
+    """NFD input tokenizes exactly as NFC does (accents stay inside their word)."""
+    assert words(nfd(text)) == [nfd(w) for w in words(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (nfd("café naïve résumé"), [nfd("café"), nfd("naïve"), nfd("résumé")]),
+        ("שָׁלוֹם עוֹלָם", ["שָׁלוֹם", "עוֹלָם"]),
+        ("हिन्दी में", ["हिन्दी", "में"]),
+        ("family 👨\u200d👩\u200d👧!", ["family", "👨\u200d👩\u200d👧", "!"]),
+        ("🇺🇸🇫🇷 flags", ["🇺🇸", "🇫🇷", "flags"]),
+        ("👍🏽👍🏿.", ["👍🏽", "👍🏿", "."]),
+        ("1\ufe0f\u20e3 keycap", ["1\ufe0f\u20e3", "keycap"]),
+        ("x!\u0301 y", ["x", "!\u0301", "y"]),  # an accent on punctuation stays on it
+    ],
+)
+def test_grapheme_clusters_stay_whole(text, expected):
+    toks = tokenize(text)
+    assert [t.text for t in toks] == expected
+    assert all(text[t.start : t.end] == t.text for t in toks)
+
+
+def test_long_runs_are_cut_into_pieces_at_cluster_boundaries():
+    toks = tokenize("x" * 10_000)
+    assert [len(t.text) for t in toks] == [MAX_RUN_CHARS, MAX_RUN_CHARS, 10_000 - 2 * 4096]
+    # an odd offset: the cut lands between two flags, never inside one
+    text = "a" + "🇺🇸" * 3_000
+    toks = tokenize(text)
+    assert "".join(t.text for t in toks) == text
+    assert all(len(t.text) <= MAX_RUN_CHARS for t in toks)
+    assert all(t.start % 2 == 1 for t in toks[1:])  # flags start at odd offsets
+    # one "cluster" longer than the cap (stacked accents) is the one thing cut inside
+    monster = "a" + "\u0301" * 9_000
+    assert [len(t.text) for t in tokenize(monster)] == [4096, 4096, 809]
+
+
+def test_sentences_are_capped_and_iter_sentences_streams():
+    lengths = [len(s) for s in split_sentences("a " * 2_500)]
+    assert lengths == [1000, 1000, 500]
+    assert [len(s) for s in split_sentences("a " * 10, max_tokens=4)] == [4, 4, 2]
+
+    def boom():
+        raise AssertionError("iter_sentences read past its one token of lookahead")
+        yield
+
+    text = "Hi there. Bye now. And more"
+    toks = itertools.chain(tokenize(text)[:5], boom())
+    first = next(iter_sentences(text, toks))  # needs "Bye" to close the sentence, no more
+    assert [t.text for t in first] == ["Hi", "there", "."]
+
+
+# --- property: any Unicode text ----------------------------------------------------
+
+
+def run_boundaries(text: str) -> set[int]:
+    """The grapheme-cluster boundaries of each whitespace-free run of ``text``."""
+    out: set[int] = set()
+    for m in regex.finditer(r"[^\s\x1c-\x1f]+", text):
+        for g in regex.finditer(r"\X", m.group()):
+            out.update((m.start() + g.start(), m.start() + g.end()))
+    return out
+
+
+def inside_long_cluster(text: str, pos: int, cap: int) -> bool:
+    """Is ``pos`` inside a cluster longer than ``cap`` (where a long run may be cut)?"""
+    for m in regex.finditer(r"[^\s\x1c-\x1f]+", text):
+        for g in regex.finditer(r"\X", m.group()):
+            s, e = m.start() + g.start(), m.start() + g.end()
+            if s < pos < e:
+                return e - s > cap
+    return False
+
+
+def check_tokens(text: str, toks: list, cap: int = MAX_RUN_CHARS) -> None:
+    prev = 0
+    for t in toks:
+        assert text[t.start : t.end] == t.text
+        assert prev <= t.start < t.end  # in order, non-overlapping, non-empty
+        assert text[prev : t.start].isspace() or prev == t.start  # only spaces skipped
+        assert not any(c.isspace() for c in t.text)
+        prev = t.end
+    assert text[prev:].isspace() or prev == len(text)  # every non-space char covered
+    bounds = run_boundaries(text)
+    for t in toks:
+        for pos in (t.start, t.end):
+            assert pos in bounds or inside_long_cluster(text, pos, cap), (text, t)
+
+
+TRICKY = st.sampled_from(
+    [*"aZ.-'@/ \n:;)(\"’!?…$#", "\u0301", "\u200d", "\u0600", "🇺", "🇸", "👍", "🏽", "\r\n"]
+    + ["www.", "http://", "Mr", "sat", "No", "n't", "e.g", "U.S", "non-", "1,000", "\ufe0f"]
+)
+TEXT = st.lists(st.one_of(st.characters(), TRICKY), max_size=60).map("".join)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(TEXT)
+def test_tokens_cover_the_text_and_sentences_partition_them(text):
+    toks = tokenize(text)
+    check_tokens(text, toks)
+    sents = split_sentences(text)
+    assert all(sents) and [t for s in sents for t in s] == toks
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(TEXT)
+def test_long_run_pieces_keep_the_same_guarantees(text):
+    check_tokens(text, tokenize(text, max_run_chars=6), cap=6)
+
+
+# --- linear time ---------------------------------------------------------------------
+
+
+def best_time(fn, repeats: int = 5) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_time_is_linear_on_adversarial_input(family):
+    """n vs 8n: linear ≈ 8, quadratic ≈ 64. Runs are not cut into pieces here
+    (max_run_chars=10**9): the patterns themselves must be linear, not just the cap."""
+    n = 5_000
+
+    def run(size: int):
+        text = FAMILIES[family](size)
+        return lambda: split_sentences(text, tokenize(text, max_run_chars=10**9))
+
+    ratio = best_time(run(8 * n)) / best_time(run(n))
+    assert ratio < 20, f"{family}: t(8n)/t(n) = {ratio:.1f}"
+
+
+@pytest.mark.parametrize("family", ["one-char", "flags", "combining", "word-run"])
+def test_time_is_linear_with_runs_cut_into_pieces(family):
+    n = 10_000  # 3 pieces of MAX_RUN_CHARS, and 20
+    texts = {k: FAMILIES[family](k) for k in (n, 8 * n)}
+    ratio = best_time(lambda: split_sentences(texts[8 * n]), 3) / best_time(
+        lambda: split_sentences(texts[n]), 3
+    )
+    assert ratio < 20, f"{family}: t(8n)/t(n) = {ratio:.1f}"
+
+
+# --- read_text (postag tag's reader) -------------------------------------------------
+
+
+def wrapped(text: str, width: int = 60) -> list[str]:
+    lines, cur = [], ""
+    for w in text.split(" "):
+        if cur and len(cur) + 1 + len(w) > width:
+            lines.append(cur)
+            cur = w
+        else:
+            cur = f"{cur} {w}" if cur else w
+    return [*lines, cur]
+
+
+def read_all(lines: list[str], chunk_chars: int) -> tuple[list[list[str]], list[str]]:
+    units = list(read_text(iter(enumerate(lines, 1)), chunk_chars))
+    return [s for u in units for s in u.sentences], [t for u in units for t in u.texts]
+
+
+def test_read_text_cuts_only_at_sentence_boundaries():
+    prose = FAMILIES["ordinary"](20_000)
+    lines = wrapped(prose)  # hard-wrapped, no blank line: one paragraph
+    whole = split_sentences("\n".join(lines))
+    for chunk in (200, 1_000, 7_000):
+        got, texts = read_all(lines, chunk)
+        assert got == [[t.text for t in s] for s in whole], chunk
+        text = "\n".join(lines)
+        assert texts == [text[s[0].start : s[-1].end].replace("\n", " ") for s in whole]
+
+
+def test_read_text_bounds_memory_on_one_giant_line():
+    line = FAMILIES["ordinary"](150_000)
+    tracemalloc.start()
+    n_tok = 0
+    for unit in read_text(iter([(1, line)]), 6_400):
+        n_tok += sum(map(len, unit.sentences))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert n_tok == len(tokenize(line))
+    # all 33k tokens at once take 5.6 MB (split_sentences); a unit at a time: 0.4 MB
+    assert peak < 1.5 * 2**20, peak
+
+
+def test_read_text_caps_a_sentence_without_boundary():
+    line = "word " * 3_000
+    units = list(read_text(iter([(1, line)]), 1_000))
+    lengths = [len(s) for u in units for s in u.sentences]
+    assert lengths == [1000, 1000, 1000]

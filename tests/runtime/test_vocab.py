@@ -1,4 +1,5 @@
 import json
+import unicodedata
 from collections import Counter
 from pathlib import Path
 
@@ -15,6 +16,29 @@ def test_normalisation_lowercases_and_maps_digits():
     assert normalize_word("The") == "the"
     assert normalize_word("COVID-19") == "covid-00"
     assert normalize_word("Éclair") == "éclair"
+
+
+def nfd(text: str) -> str:
+    return unicodedata.normalize("NFD", text)
+
+
+def test_lookups_use_the_composed_form():
+    assert nfd("Éclair") != "Éclair"
+    assert normalize_word(nfd("Éclair")) == "éclair"
+    enc = make_encoder()  # knows "é" as one character
+    composed, decomposed = enc.encode([["Thé"]]), enc.encode([[nfd("Thé")]])
+    assert decomposed.char_ids.tolist() == composed.char_ids.tolist()
+    assert enc.chars.index["é"] in decomposed.char_ids[0, 0].tolist()
+    assert decomposed.types == ["Thé"]  # one type for both spellings
+    assert enc.encode([["Thé", nfd("Thé")]]).types == ["Thé"]
+    assert enc.clip(nfd("é") * 10) == "é" * 8
+
+
+def test_build_vocabs_keys_are_composed():
+    words, chars, _, _ = build_vocabs([([nfd("café"), "café"], ["NOUN", "NOUN"])])
+    assert words.items == ["<pad>", "<unk>", "café"]
+    assert "é" in chars and "\u0301" not in chars
+    assert words.id(normalize_word(nfd("Café"))) == words.id("café")
 
 
 def test_build_vocabs_specials_order_and_min_freq():
