@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from postag import __version__
-from postag.errors import ConfigError, PostagError
+from postag.errors import ConfigError, PostagError, VocabError
 from postag.files import atomic_write_bytes
 from postag.vocab import Encoder, Vocab
 
@@ -31,22 +31,39 @@ class CheckpointError(PostagError):
     """A checkpoint file is missing, unreadable or of another format."""
 
 
+def _labels(vocab: dict[str, Any], head: str) -> Vocab | None:
+    return Vocab(vocab[head], specials=False) if head in vocab else None
+
+
+def upgrade_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Weights saved before the joint tagger name the UPOS layer ``out``; it is head 0."""
+    renames = {"out.weight": "heads.0.weight", "out.bias": "heads.0.bias"}
+    return {renames.get(k, k): v for k, v in state.items()}
+
+
 @dataclass
 class Checkpoint:
     model_config: ModelConfig
     train_config: TrainConfig
     words: Vocab
     chars: Vocab
-    tags: Vocab
+    tags: Vocab  # UPOS
     state_dict: dict[str, torch.Tensor]
     preset: str = "default"
     metrics: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
     corpus: dict[str, Any] = field(default_factory=dict)
+    xpos: Vocab | None = None  # the XPOS head's labels (joint tagger)
+    feats: Vocab | None = None  # the UFeats head's labels: whole FEATS strings
+
+    def labels(self) -> dict[str, Vocab]:
+        """Each head's label list, in ``model_config.heads`` order."""
+        every = {"upos": self.tags, "xpos": self.xpos, "feats": self.feats}
+        return {h: every[h] for h in self.model_config.heads}  # type: ignore[misc]
 
     def model(self) -> TaggerModel:
         m = TaggerModel(self.model_config)
-        m.load_state_dict(self.state_dict)
+        m.load_state_dict(upgrade_state_dict(self.state_dict))
         return m.eval()
 
     def encoder(self) -> Encoder:
@@ -64,6 +81,8 @@ class Checkpoint:
                 "words": self.words.items,
                 "chars": self.chars.items,
                 "tags": self.tags.items,
+                **({"xpos": self.xpos.items} if self.xpos else {}),
+                **({"feats": self.feats.items} if self.feats else {}),
             },
             "state_dict": {k: v.detach().cpu() for k, v in self.state_dict.items()},
             "metrics": self.metrics,
@@ -99,6 +118,8 @@ class Checkpoint:
                 metrics=data.get("metrics", {}),
                 history=data.get("history", []),
                 corpus=data.get("corpus", {}),
+                xpos=_labels(data["vocab"], "xpos"),
+                feats=_labels(data["vocab"], "feats"),
             )
-        except (KeyError, TypeError, ConfigError) as exc:
+        except (KeyError, TypeError, ConfigError, VocabError) as exc:
             raise CheckpointError(f"{path}: malformed checkpoint ({exc})") from None

@@ -56,7 +56,6 @@ HYPERPARAMETERS = [
     ("min-freq", click.IntRange(min=1), "Minimum word frequency for the word table."),
     ("word-dropout", click.FloatRange(min=0), "Word dropout alpha: p(unk) = a / (a + count)."),
     ("seed", int, "Random seed."),
-    ("max-minutes", click.FloatRange(min=0), "Wall-clock budget for training."),
     ("layers", click.IntRange(min=1), "Sentence LSTM layers."),
     ("hidden", click.IntRange(min=1), "Sentence LSTM units per direction."),
     ("word-dim", click.IntRange(min=1), "Word embedding size."),
@@ -64,6 +63,10 @@ HYPERPARAMETERS = [
     ("char-hidden", click.IntRange(min=0), "Character LSTM units per direction (0 = off)."),
     ("dropout", click.FloatRange(min=0, max=0.9), "Dropout."),
     ("max-word-len", click.IntRange(min=2), "Characters per word the char model sees."),
+    ("heads", str, "Output heads, comma-separated: upos[,xpos][,feats] (default preset: all)."),
+    ("xpos-weight", click.FloatRange(min=0), "Loss weight of the XPOS head (UPOS's is 1)."),
+    ("feats-weight", click.FloatRange(min=0), "Loss weight of the UFeats head."),
+    ("max-minutes", click.FloatRange(min=0), "Wall-clock safety cap (recorded when it fires)."),
 ]
 
 
@@ -113,6 +116,8 @@ def train_and_report(
 
     model_cfg, train_cfg = PRESETS[preset]
     chosen = {k: v for k, v in hp.items() if v is not None}
+    if isinstance(chosen.get("heads"), str):
+        chosen["heads"] = tuple(h.strip() for h in str(chosen["heads"]).split(",") if h.strip())
     model_cfg = model_cfg.replace(
         **{k: v for k, v in chosen.items() if k in ModelConfig.__dataclass_fields__}
     )
@@ -138,24 +143,22 @@ def train_and_report(
         checkpoint_path=path,
         log=opts.echo,
     )
+    result = None
     if "test" in corpus.files:
         result = evaluate_checkpoint(ckpt, read_conllu(corpus.path("test")))
-        ckpt.metrics["test_accuracy"] = result.accuracy
-        ckpt.metrics["test_known_accuracy"] = result.known_accuracy
-        ckpt.metrics["test_unknown_accuracy"] = result.unknown_accuracy
+        ckpt.metrics.update(result.metrics("test"))
         ckpt.save(path)
     curve = path.with_suffix(".curve.png")
     plot_history(ckpt.history, curve, title=f"postag {preset}: training curve")
     path.with_suffix(".metrics.json").write_text(json.dumps(ckpt.metrics, indent=2) + "\n")
     m = ckpt.metrics
-    summary = f"best epoch {m['best_epoch']}/{m['epochs_run']}  dev {100 * m['dev_accuracy']:.2f}%"
-    if "test_accuracy" in m:
-        summary += (
-            f"  test {100 * m['test_accuracy']:.2f}% (known "
-            f"{100 * m['test_known_accuracy']:.2f}%, unknown "
-            f"{100 * m['test_unknown_accuracy']:.2f}%)"
-        )
-    click.echo(f"{summary}  {m['train_seconds'] / 60:.1f} min, {m['parameters']:,} params")
+    click.echo(
+        f"best epoch {m['best_epoch']}/{m['epochs_run']} (budget {m['epochs_budget']}, "
+        f"stopped by {m['stopped_by']})  {m['train_seconds'] / 60:.1f} min, "
+        f"{m['parameters']:,} params"
+    )
+    if result is not None:
+        click.echo("test:\n" + result.summary())
     click.echo(f"checkpoint: {path}\ncurve: {curve}")
 
 
@@ -167,7 +170,15 @@ def train_and_report(
     "--conllu-out",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Write FILE back with predicted UPOS (for external UD evaluators).",
+    help="Write FILE back with the predicted UPOS, XPOS and FEATS (each head the model "
+    "has; for external UD evaluators).",
+)
+@click.option(
+    "--head",
+    type=click.Choice(["upos", "xpos", "feats"]),
+    default="upos",
+    show_default=True,
+    help="Whose per-label P/R/F1 and confusion matrix to print (and --plot).",
 )
 @click.option(
     "--json-out",
@@ -188,11 +199,13 @@ def evaluate(
     file: str,
     data: str | None,
     conllu_out: str | None,
+    head: str,
     json_out: str | None,
     plot: str | None,
 ) -> None:
-    """Score CHECKPOINT on a CoNLL-U FILE (or the corpus' dev/test split): UPOS
-    accuracy, known/unknown words, per-tag precision/recall/F1, confusion matrix."""
+    """Score CHECKPOINT on a CoNLL-U FILE (or the corpus' dev/test split): accuracy per
+    head (UPOS, XPOS, UFeats) and AllTags, known/unknown words, and for one head (--head)
+    per-label precision/recall/F1 and the confusion matrix."""
     require_torch()
     from postag.data import read_conllu, write_conllu_with_tags
 
@@ -203,17 +216,24 @@ def evaluate(
     path = corpus_file(data, file)
     sentences = read_conllu(path)
     result = evaluate_checkpoint(ckpt, sentences)
-    click.echo(f"{path}\n{result.table()}")
+    if head not in result.heads:
+        raise click.ClickException(
+            f"this model has no {head} head (heads: {', '.join(result.heads)})"
+        )
+    click.echo(f"{path}\n{result.summary()}\n\n{result.heads[head].table()}")
     if conllu_out:
         text = path.read_text(encoding="utf-8").replace("\r\n", "\n").lstrip("\ufeff")
-        predicted = [[ckpt.tags.items[i] for i in p] for p in result.predicted]
+        labels = ckpt.labels()
+        predicted = {
+            h: [[labels[h].items[i] for i in p] for p in ids] for h, ids in result.predicted.items()
+        }
         Path(conllu_out).write_text(write_conllu_with_tags(text, predicted), encoding="utf-8")
         opts.echo(f"predictions: {conllu_out}")
     if json_out:
         Path(json_out).write_text(json.dumps(result.to_dict(), indent=2) + "\n")
         opts.echo(f"metrics: {json_out}")
     if plot:
-        result.plot_confusion(plot)
+        result.heads[head].plot_confusion(plot)
         opts.echo(f"confusion heatmap: {plot}")
 
 

@@ -1,29 +1,84 @@
-"""Evaluate a checkpoint on gold-tokenized sentences (`postag eval`)."""
+"""Evaluate a checkpoint on gold-tokenized sentences (`postag eval`): a :class:`Score` per
+head and AllTags (every head right on a word).
+
+    result = evaluate_checkpoint(Checkpoint.load("artifacts/checkpoints/default.pt"), test)
+    print(result.summary(), result.heads["xpos"].table())
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from postag.data import Sentence
 from postag.vocab import UNK_ID
 
 from .checkpoint import Checkpoint
-from .predict import predict_tags
-from .scorer import Score, score
+from .predict import predict_labels
+from .scorer import HEAD_NAMES, Score, score
 from .trainer import tag_ids
 
 
 @dataclass
-class Evaluation(Score):
-    predicted: list[list[int]] | None = None
+class Evaluation:
+    heads: dict[str, Score]  # per head, in the model's head order
+    predicted: dict[str, list[list[int]]]  # label ids per head, one list per sentence
+    all_tags_correct: int  # words with every head right
+    total: int
+
+    @property
+    def upos(self) -> Score:
+        return self.heads["upos"]
+
+    @property
+    def all_tags(self) -> float:
+        """AllTags: the share of words whose every head is right."""
+        return self.all_tags_correct / max(1, self.total)
+
+    def summary(self) -> str:
+        lines = []
+        for h, s in self.heads.items():
+            lines.append(
+                f"{HEAD_NAMES[h]:<7} {100 * s.accuracy:6.2f}%   known "
+                f"{100 * s.known_accuracy:6.2f}%  unknown {100 * s.unknown_accuracy:6.2f}%"
+            )
+        if len(self.heads) > 1:
+            lines.append(f"{'AllTags':<7} {100 * self.all_tags:6.2f}%   ({self.total} words)")
+        return "\n".join(lines)
+
+    def metrics(self, split: str) -> dict[str, float]:
+        """Flat metrics for the checkpoint and manifest: ``<split>_accuracy`` (UPOS),
+        ``<split>_<head>_accuracy``, ``<split>_all_tags``, known/unknown per head."""
+        out: dict[str, float] = {}
+        for h, s in self.heads.items():
+            key = f"{split}_" if h == "upos" else f"{split}_{h}_"
+            out[f"{key}accuracy"] = s.accuracy
+            out[f"{key}known_accuracy"] = s.known_accuracy
+            out[f"{key}unknown_accuracy"] = s.unknown_accuracy
+        if len(self.heads) > 1:
+            out[f"{split}_all_tags"] = self.all_tags
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "heads": {h: s.to_dict() for h, s in self.heads.items()},
+            **({"all_tags": self.all_tags} if len(self.heads) > 1 else {}),
+        }
 
 
 def evaluate_checkpoint(ckpt: Checkpoint, sentences: Sequence[Sentence]) -> Evaluation:
     encoder = ckpt.encoder()
     words = [s.words for s in sentences]
-    pred = predict_tags(ckpt.model(), encoder, words)
-    gold = tag_ids(sentences, ckpt.tags, "eval")
+    pred = predict_labels(ckpt.model(), encoder, words)
     known = [[i != UNK_ID for i in encoder.word_ids(w)] for w in words]
-    s = score(ckpt.tags.items, gold, pred, known)
-    return Evaluation(**s.__dict__, predicted=pred)
+    heads, gold = {}, {}
+    for h, labels in ckpt.labels().items():
+        gold[h] = tag_ids(sentences, labels, "eval", h)
+        heads[h] = score(labels.items, gold[h], pred[h], known, head=h)
+    correct = sum(
+        all(gold[h][i][j] == pred[h][i][j] for h in heads)
+        for i, s in enumerate(words)
+        for j in range(len(s))
+    )
+    return Evaluation(heads, pred, correct, sum(len(s) for s in words))

@@ -132,11 +132,13 @@ def build_fast_graph(
         y = g.one("Transpose", [y], perm=[0, 2, 1, 3])  # (seq, batch, dirs, hidden)
         x = g.one("Reshape", [y, g.const(f"l{k}_shape", i64(0, 0, -1))])  # (seq, batch, width)
     x = g.one("Transpose", [x], perm=[1, 0, 2])  # (batch, seq, width)
-    wt = g.const("out_W", model.out.weight.detach().numpy().T.copy())  # (width, tags)
-    logits = g.one(
-        "Add", [g.one("MatMul", [x, wt]), g.const("out_b", model.out.bias.detach().numpy())]
-    )
-    g.nodes.append(helper.make_node("LogSoftmax", [logits], [contract.output_names[0]], axis=-1))
+    # one linear layer + log-softmax per head, outputs in the contract's (= cfg.heads) order
+    for k, (head, out_name) in enumerate(zip(model.heads, contract.output_names, strict=True)):
+        wt = g.const(f"head{k}_W", head.weight.detach().numpy().T.copy())  # (width, labels)
+        logits = g.one(
+            "Add", [g.one("MatMul", [x, wt]), g.const(f"head{k}_b", head.bias.detach().numpy())]
+        )  # (batch, seq, labels)
+        g.nodes.append(helper.make_node("LogSoftmax", [logits], [out_name], axis=-1))
 
     dtype = {"int64": TensorProto.INT64, "float32": TensorProto.FLOAT}
     graph = helper.make_graph(

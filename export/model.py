@@ -1,4 +1,5 @@
-"""The tagger: word embedding + character BiLSTM + sentence (Bi)LSTM → log-softmax.
+"""The tagger: word embedding + character BiLSTM + sentence (Bi)LSTM → one log-softmax
+per head (UPOS, and XPOS and UFeats for the joint tagger: ``ModelConfig.heads``).
 
 Variable lengths are honoured in both directions without ``pack_padded_sequence`` (which
 neither TorchScript-to-ONNX nor dynamo export handles): the backward direction is a
@@ -9,7 +10,7 @@ same trick gives the character BiLSTM's final states. Everything here is TorchSc
 scriptable and exports to plain ONNX ``LSTM``/``Gather`` ops with dynamic axes.
 
     model = TaggerModel(cfg)
-    log_probs = model(word_ids, char_ids, lengths)  # (batch, seq, n_tags)
+    upos, xpos, feats = model(word_ids, char_ids, lengths)  # each (batch, seq, n_labels(head))
 """
 
 from __future__ import annotations
@@ -102,21 +103,28 @@ class TaggerModel(nn.Module):
         dims = [cfg.word_dim + self.chars.out_dim] + [width] * (cfg.layers - 1)
         self.layers = nn.ModuleList([layer(d, cfg.hidden) for d in dims])
         self.dropout = nn.Dropout(cfg.dropout)
-        self.out = nn.Linear(width, cfg.n_tags)
+        # one linear layer per head over the shared encoder, in cfg.heads order
+        self.heads = nn.ModuleList([nn.Linear(width, cfg.n_labels(h)) for h in cfg.heads])
 
     def char_features(self, char_ids: Tensor) -> Tensor:
         """(words, word_len) → (words, 2 * char_hidden); training calls it once per word type."""
         return self.chars(char_ids)
 
-    def tag(self, word_ids: Tensor, char_feats: Tensor, lengths: Tensor) -> Tensor:
-        """word_ids (batch, seq), char_feats (batch, seq, c), lengths (batch,) → log-probs."""
+    def encode(self, word_ids: Tensor, char_feats: Tensor, lengths: Tensor) -> Tensor:
+        """word_ids (batch, seq), char_feats (batch, seq, c), lengths (batch,) → the shared
+        encoder's states (batch, seq, width)."""
         x = torch.cat([self.word_emb(word_ids), char_feats], 2)  # (batch, seq, word_dim + c)
         x = self.dropout(x)
         for layer in self.layers:
             x = self.dropout(layer(x, lengths))  # (batch, seq, width)
-        return torch.log_softmax(self.out(x), dim=-1)  # (batch, seq, n_tags)
+        return x
 
-    def forward(self, word_ids: Tensor, char_ids: Tensor, lengths: Tensor) -> Tensor:
+    def tag(self, word_ids: Tensor, char_feats: Tensor, lengths: Tensor) -> list[Tensor]:
+        """Log-probabilities per head, in ``cfg.heads`` order: each (batch, seq, labels)."""
+        x = self.encode(word_ids, char_feats, lengths)  # (batch, seq, width)
+        return [torch.log_softmax(head(x), dim=-1) for head in self.heads]
+
+    def forward(self, word_ids: Tensor, char_ids: Tensor, lengths: Tensor) -> list[Tensor]:
         batch, seq = word_ids.size(0), word_ids.size(1)
         feats = self.char_features(char_ids.reshape(batch * seq, char_ids.size(2)))
-        return self.tag(word_ids, feats.reshape(batch, seq, -1), lengths)  # (batch, seq, tags)
+        return self.tag(word_ids, feats.reshape(batch, seq, -1), lengths)  # per head

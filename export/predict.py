@@ -14,16 +14,34 @@ from postag.vocab import EncodedBatch, Encoder
 from .model import TaggerModel
 
 
-def torch_runner(module: torch.nn.Module):  # noqa: ANN201 - returns a Runner
-    """EncodedBatch → log-probs (batch, seq, tags) with a torch module (eager or scripted)."""
+def torch_heads_runner(module: torch.nn.Module, heads: Sequence[str]):  # noqa: ANN201
+    """EncodedBatch → {head: log-probs (batch, seq, labels)} with a torch module (eager or
+    scripted) whose outputs are the heads in ``heads`` order."""
 
     @torch.inference_mode()
-    def run(batch: EncodedBatch) -> np.ndarray:
-        return module(
+    def run(batch: EncodedBatch) -> dict[str, np.ndarray]:
+        outs = module(
             torch.from_numpy(batch.word_ids),
             torch.from_numpy(batch.char_ids),
             torch.from_numpy(batch.lengths),
-        ).numpy()
+        )
+        return {h: o.numpy() for h, o in zip(heads, outs, strict=True)}
+
+    return run
+
+
+def torch_runner(module: torch.nn.Module):  # noqa: ANN201 - returns a Runner
+    """EncodedBatch → UPOS log-probs (batch, seq, tags): the first output (a module
+    scripted before the joint tagger returns a single tensor)."""
+
+    @torch.inference_mode()
+    def run(batch: EncodedBatch) -> np.ndarray:
+        out = module(
+            torch.from_numpy(batch.word_ids),
+            torch.from_numpy(batch.char_ids),
+            torch.from_numpy(batch.lengths),
+        )
+        return (out[0] if isinstance(out, (list, tuple)) else out).numpy()
 
     return run
 
@@ -33,16 +51,27 @@ def predict_log_probs(
     encoder: Encoder,
     sentences: Sequence[Sequence[str]],
     max_tokens: int = MAX_BATCH_TOKENS,
-) -> list[np.ndarray]:
+) -> list[dict[str, np.ndarray]]:
+    """Per sentence: {head: log-probs (len, labels)}."""
     was_training = model.training
     model.eval()
     try:
-        return run_batched(torch_runner(model), encoder, sentences, max_tokens)
+        run = torch_heads_runner(model, model.cfg.heads)
+        return run_batched(run, encoder, sentences, max_tokens)
     finally:
         model.train(was_training)
+
+
+def predict_labels(
+    model: TaggerModel, encoder: Encoder, sentences: Sequence[Sequence[str]]
+) -> dict[str, list[list[int]]]:
+    """Argmax label ids per head: {head: one list per sentence}."""
+    lps = predict_log_probs(model, encoder, sentences)
+    return {h: [lp[h].argmax(-1).tolist() for lp in lps] for h in model.cfg.heads}
 
 
 def predict_tags(
     model: TaggerModel, encoder: Encoder, sentences: Sequence[Sequence[str]]
 ) -> list[list[int]]:
-    return [lp.argmax(-1).tolist() for lp in predict_log_probs(model, encoder, sentences)]
+    """UPOS label ids, one list per sentence."""
+    return predict_labels(model, encoder, sentences)["upos"]

@@ -1,4 +1,5 @@
-"""Scoring: UPOS accuracy, known/unknown-word accuracy, per-tag P/R/F1, confusion matrix.
+"""Scoring, per head (UPOS, XPOS, UFeats): accuracy, known/unknown-word accuracy, per-label
+P/R/F1, confusion matrix; and AllTags (every head right) for the joint tagger.
 
 A word is *known* when its normalised form is in the model's word table (i.e. it does
 not map to ``<unk>``); with the default ``min_freq = 1`` that is every word form seen in
@@ -14,6 +15,10 @@ from typing import Any
 
 import numpy as np
 
+#: A gold label the model's label list lacks (a FEATS combination unseen in training).
+UNSEEN = "<unseen>"
+HEAD_NAMES = {"upos": "UPOS", "xpos": "XPOS", "feats": "UFeats"}
+
 
 @dataclass
 class Score:
@@ -23,6 +28,7 @@ class Score:
     known_correct: int
     unknown_total: int
     unknown_correct: int
+    head: str = "upos"
 
     @property
     def total(self) -> int:
@@ -64,25 +70,29 @@ class Score:
 
     def table(self) -> str:
         lines = [
-            f"UPOS accuracy  {100 * self.accuracy:6.2f}%  ({self.total} tokens)",
+            f"{HEAD_NAMES[self.head]} accuracy  {100 * self.accuracy:6.2f}%  ({self.total} tokens)",
             f"  known words  {100 * self.known_accuracy:6.2f}%  ({self.known_total})",
             f"unknown words  {100 * self.unknown_accuracy:6.2f}%  ({self.unknown_total})",
             "",
-            f"{'tag':<6} {'prec':>6} {'rec':>6} {'F1':>6} {'support':>8}",
+            f"{'label':<{self._w}} {'prec':>6} {'rec':>6} {'F1':>6} {'support':>8}",
         ]
         for tag, m in self.per_tag().items():
             lines.append(
-                f"{tag:<6} {100 * m['precision']:6.2f} {100 * m['recall']:6.2f} "
+                f"{tag:<{self._w}} {100 * m['precision']:6.2f} {100 * m['recall']:6.2f} "
                 f"{100 * m['f1']:6.2f} {m['support']:>8}"
             )
         lines += ["", "confusion (rows gold, columns predicted):", self.confusion_table()]
         return "\n".join(lines)
 
+    @property
+    def _w(self) -> int:  # width of the label column
+        return max(6, *(len(t) for t in self.tags)) if self.tags else 6
+
     def confusion_table(self) -> str:
         w = max(5, len(str(int(self.confusion.max(initial=0)))) + 1)
-        head = " " * 6 + "".join(f"{t[: w - 1]:>{w}}" for t in self.tags)
+        head = " " * self._w + "".join(f"{t[: w - 1]:>{w}}" for t in self.tags)
         rows = [
-            f"{t:<6}" + "".join(f"{int(v):>{w}}" for v in self.confusion[i])
+            f"{t:<{self._w}}" + "".join(f"{int(v):>{w}}" for v in self.confusion[i])
             for i, t in enumerate(self.tags)
         ]
         return "\n".join([head, *rows])
@@ -105,7 +115,8 @@ class Score:
             for j in range(len(self.tags)):
                 if i != j and self.confusion[i, j] >= 5:
                     ax.text(j, i, int(self.confusion[i, j]), ha="center", va="center", fontsize=6)
-        ax.set_title(f"UPOS confusion (row-normalised), accuracy {100 * self.accuracy:.2f}%")
+        name = HEAD_NAMES[self.head]
+        ax.set_title(f"{name} confusion (row-normalised), accuracy {100 * self.accuracy:.2f}%")
         fig.colorbar(im, ax=ax, fraction=0.046)
         fig.tight_layout()
         fig.savefig(path, dpi=120)
@@ -117,8 +128,15 @@ def score(
     gold: Sequence[Sequence[int]],
     pred: Sequence[Sequence[int]],
     known: Sequence[Sequence[bool]],
+    head: str = "upos",
 ) -> Score:
-    """Score predicted tag ids against gold ones; ``known`` flags each word."""
+    """Score predicted label ids against gold ones; ``known`` flags each word. A negative
+    gold id is a label the model cannot predict: it counts as an error, in an
+    :data:`UNSEEN` row of the confusion matrix."""
+    tags = list(tags)
+    if any(g < 0 for gs in gold for g in gs):
+        tags.append(UNSEEN)
+        gold = [[g if g >= 0 else len(tags) - 1 for g in gs] for gs in gold]
     n = len(tags)
     conf = np.zeros((n, n), dtype=np.int64)
     kt = kc = ut = uc = 0
@@ -133,4 +151,4 @@ def score(
             else:
                 ut += 1
                 uc += g == p
-    return Score(list(tags), conf, kt, kc, ut, uc)
+    return Score(tags, conf, kt, kc, ut, uc, head)

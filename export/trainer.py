@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,7 +30,7 @@ from postag.vocab import UNK_ID, Encoder, Vocab, build_vocabs
 from .checkpoint import Checkpoint
 from .config import ModelConfig, TrainConfig
 from .model import TaggerModel
-from .predict import predict_tags
+from .predict import predict_labels
 
 
 def set_seed(seed: int) -> None:
@@ -38,16 +39,35 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def tag_ids(sentences: Sequence[Sentence], tags: Vocab, split: str) -> list[list[int]]:
+def tag_ids(
+    sentences: Sequence[Sentence], tags: Vocab, split: str, head: str = "upos"
+) -> list[list[int]]:
+    """Gold label ids of one head; a label the head never saw in training is an error for
+    UPOS and XPOS (closed tag sets) and ``-100`` (ignored, always wrong) for UFeats, whose
+    whole-string labels can be new combinations."""
     out = []
     for s in sentences:
+        labels = s.labels(head)
+        if len(labels) != len(s.words):
+            raise CorpusError(f"{split} sentence {s.sent_id or '?'}: no gold {head.upper()}")
         try:
-            out.append([tags.id(t) for t in s.tags])
+            out.append([tags.index.get(t, -100) if head == "feats" else tags.id(t) for t in labels])
         except KeyError as exc:
             raise CorpusError(
-                f"{split} sentence {s.sent_id or '?'}: tag {exc} never occurs in training data"
+                f"{split} sentence {s.sent_id or '?'}: {head.upper()} tag {exc} never occurs "
+                "in training data"
             ) from None
     return out
+
+
+def label_vocab(sentences: Sequence[Sentence], head: str) -> Vocab:
+    """A head's label list from the training data (sorted; no specials)."""
+    return Vocab(sorted({t for s in sentences for t in s.labels(head)}), specials=False)
+
+
+def mean_accuracy(gold: dict[str, list[list[int]]], pred: dict[str, list[list[int]]]) -> float:
+    """The dev score training selects on: the mean of the heads' accuracies."""
+    return sum(accuracy(gold[h], pred[h]) for h in gold) / len(gold)
 
 
 def accuracy(gold: Sequence[Sequence[int]], pred: Sequence[Sequence[int]]) -> float:
@@ -74,15 +94,17 @@ def count_params(model: nn.Module) -> int:
 class EpochLog:
     epoch: int
     loss: float
-    dev_accuracy: float
+    dev_accuracy: float  # the selection score: mean over heads
     seconds: float
+    dev_heads: dict[str, float] | None = None  # accuracy per head
 
-    def to_dict(self) -> dict[str, float]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "epoch": self.epoch,
             "loss": self.loss,
             "dev_accuracy": self.dev_accuracy,
             "seconds": self.seconds,
+            **({"dev_heads": self.dev_heads} if self.dev_heads else {}),
         }
 
 
@@ -107,23 +129,29 @@ def batch_loss(
     model: TaggerModel,
     encoder: Encoder,
     sentences: Sequence[Sequence[str]],
-    gold_ids: Sequence[Sequence[int]],
+    gold_ids: dict[str, Sequence[Sequence[int]]],
     p_drop: torch.Tensor,
+    weights: dict[str, float],
 ) -> tuple[torch.Tensor, int]:
-    """Mean NLL over the real tokens of one batch, and their number."""
+    """Weighted sum over heads of the mean NLL over real tokens of one batch, and the
+    number of real tokens."""
     enc = encoder.encode(sentences)
     w = torch.from_numpy(enc.word_ids)  # (batch, seq)
     if bool(p_drop.any()):
         w = w.masked_fill(torch.rand(w.shape) < p_drop[w], UNK_ID)
-    gold = torch.full(w.shape, -100, dtype=torch.long)  # (batch, seq); -100 = padding
-    for row, ids in enumerate(gold_ids):
-        gold[row, : len(ids)] = torch.tensor(ids)
     # Character features once per distinct word type in the batch.
     feats = model.char_features(torch.from_numpy(enc.type_chars))  # (types + 1, c)
     char_feats = feats[torch.from_numpy(enc.type_idx)]  # (batch, seq, c)
-    lp = model.tag(w, char_feats, torch.from_numpy(enc.lengths))  # (batch, seq, tags)
-    loss = nn.functional.nll_loss(lp.reshape(-1, lp.size(-1)), gold.reshape(-1), ignore_index=-100)
-    return loss, int((gold != -100).sum())
+    outs = model.tag(w, char_feats, torch.from_numpy(enc.lengths))  # per head (batch, seq, n)
+    loss = torch.zeros(())
+    n = int(enc.lengths.sum())
+    for head, lp in zip(model.cfg.heads, outs, strict=True):
+        gold = torch.full(w.shape, -100, dtype=torch.long)  # (batch, seq); -100 = ignored
+        for row, ids in enumerate(gold_ids[head]):
+            gold[row, : len(ids)] = torch.tensor(ids)
+        nll = nn.functional.nll_loss(lp.reshape(-1, lp.size(-1)), gold.reshape(-1))
+        loss = loss + weights[head] * nll
+    return loss, n
 
 
 def train_epoch(
@@ -131,7 +159,7 @@ def train_epoch(
     opt: torch.optim.Optimizer,
     encoder: Encoder,
     train_set: Sequence[Sentence],
-    train_tags: Sequence[Sequence[int]],
+    train_ids: dict[str, list[list[int]]],
     p_drop: torch.Tensor,
     cfg: TrainConfig,
     rng: random.Random,
@@ -143,10 +171,11 @@ def train_epoch(
     total_loss, total_tokens = 0.0, 0
     batches = bucketed([len(s) for s in train_set], cfg.batch_size, rng)
     disable = progress is False if progress is not None else None
+    weights = {"upos": 1.0, "xpos": cfg.xpos_weight, "feats": cfg.feats_weight}
     for idx in tqdm(batches, desc=desc, leave=False, disable=disable, unit="batch"):
-        loss, n = batch_loss(
-            model, encoder, [train_set[i].words for i in idx], [train_tags[i] for i in idx], p_drop
-        )
+        gold = {h: [ids[i] for i in idx] for h, ids in train_ids.items()}
+        sents = [train_set[i].words for i in idx]
+        loss, n = batch_loss(model, encoder, sents, gold, p_drop, weights)
         opt.zero_grad()
         loss.backward()
         if cfg.clip > 0:
@@ -175,15 +204,18 @@ class Progress:
             return True
         return False
 
-    def stop_reason(self, epoch: int) -> str | None:
+    def stop_reason(self, epoch: int) -> tuple[str, str] | None:
+        """(``stopped_by``, message) when training should stop after ``epoch``:
+        ``early_stop`` (patience), or ``time_cap`` (the wall-clock safety cap)."""
         if epoch - self.best_epoch >= self.cfg.patience:
-            return f"early stop: no dev improvement for {self.cfg.patience} epochs"
+            return "early_stop", f"early stop: no dev improvement for {self.cfg.patience} epochs"
         elapsed = time.perf_counter() - self.start
         mean_epoch = elapsed / epoch
         if epoch < self.cfg.epochs and elapsed + mean_epoch > 60 * self.cfg.max_minutes:
-            return (
-                f"stopping: another epoch (~{mean_epoch:.0f}s) would exceed the "
-                f"{self.cfg.max_minutes:g} min budget"
+            return "time_cap", (
+                f"stopping at epoch {epoch} of {self.cfg.epochs}: another epoch (~"
+                f"{mean_epoch:.0f}s) would pass the {self.cfg.max_minutes:g} min safety cap "
+                "(the model now depends on this machine's speed; recorded as stopped_by)"
             )
         return None
 
@@ -209,46 +241,66 @@ def train(
     words, chars, tags, counts = build_vocabs(
         ((s.words, s.tags) for s in train_set), train_cfg.min_freq
     )
-    model_cfg = model_cfg.replace(n_words=len(words), n_chars=len(chars), n_tags=len(tags))
+    labels = {h: tags if h == "upos" else label_vocab(train_set, h) for h in model_cfg.heads}
+    model_cfg = model_cfg.replace(
+        n_words=len(words),
+        n_chars=len(chars),
+        n_tags=len(tags),
+        n_xpos=len(labels["xpos"]) if "xpos" in labels else 0,
+        n_feats=len(labels["feats"]) if "feats" in labels else 0,
+    )
     encoder = Encoder(words, chars, model_cfg.max_word_len)
     model = TaggerModel(model_cfg)
-    train_tags = tag_ids(train_set, tags, "train")
-    dev_tags = tag_ids(dev_set, tags, "dev")
+    train_ids = {h: tag_ids(train_set, v, "train", h) for h, v in labels.items()}
+    dev_ids = {h: tag_ids(dev_set, v, "dev", h) for h, v in labels.items()}
     opt = make_optimizer(model, train_cfg)
     p_drop = word_dropout_probs(words, counts, train_cfg.word_dropout)
     rng = random.Random(train_cfg.seed)
     n_params = count_params(model)
     log(
-        f"model: {n_params:,} parameters; vocab words={len(words)} chars={len(chars)} "
-        f"tags={len(tags)}; train {len(train_set)} sentences, dev {len(dev_set)}"
+        f"model: {n_params:,} parameters; vocab words={len(words)} chars={len(chars)}; "
+        + ", ".join(f"{h}={len(v)} labels" for h, v in labels.items())
+        + f"; train {len(train_set)} sentences, dev {len(dev_set)}"
     )
     ckpt = Checkpoint(
-        model_cfg, train_cfg, words, chars, tags, {}, preset=preset, corpus=corpus or {}
-    )
+        model_cfg, train_cfg, words, chars, tags, {}, preset=preset, corpus=corpus or {},
+        xpos=labels.get("xpos"), feats=labels.get("feats"),
+    )  # fmt: skip
     run = Progress(train_cfg, time.perf_counter())
     history: list[EpochLog] = []
+    stopped_by = "epochs"
+    best_heads: dict[str, float] = {}
     for epoch in range(1, train_cfg.epochs + 1):
         t0 = time.perf_counter()
         loss = train_epoch(
-            model, opt, encoder, train_set, train_tags, p_drop, train_cfg, rng,
+            model, opt, encoder, train_set, train_ids, p_drop, train_cfg, rng,
             f"epoch {epoch}", progress,
         )  # fmt: skip
-        dev_acc = accuracy(dev_tags, predict_tags(model, encoder, [s.words for s in dev_set]))
-        history.append(EpochLog(epoch, loss, dev_acc, time.perf_counter() - t0))
-        improved = run.update(model, epoch, dev_acc)
+        pred = predict_labels(model, encoder, [s.words for s in dev_set])
+        per_head = {h: accuracy(dev_ids[h], pred[h]) for h in labels}
+        dev_score = sum(per_head.values()) / len(per_head)
+        history.append(EpochLog(epoch, loss, dev_score, time.perf_counter() - t0, per_head))
+        improved = run.update(model, epoch, dev_score)
+        if improved:
+            best_heads = per_head
         if not improved and train_cfg.lr_decay != 1.0:
             for group in opt.param_groups:
                 group["lr"] *= train_cfg.lr_decay
+        heads_txt = "  ".join(f"{h} {100 * a:6.2f}%" for h, a in per_head.items())
         log(
-            f"epoch {epoch:>2}  loss {loss:.4f}  dev {100 * dev_acc:6.2f}%  "
+            f"epoch {epoch:>2}  loss {loss:.4f}  dev {heads_txt}  "
             f"{history[-1].seconds:5.1f}s{'  *best' if improved else ''}"
         )
         ckpt.state_dict = run.best_state or {}
         ckpt.history = [h.to_dict() for h in history]
         ckpt.metrics = {
-            "dev_accuracy": run.best_acc,
+            "dev_accuracy": best_heads["upos"],
+            **{f"dev_{h}_accuracy": a for h, a in best_heads.items() if h != "upos"},
+            "dev_score": run.best_acc,
             "best_epoch": run.best_epoch,
             "epochs_run": epoch,
+            "epochs_budget": train_cfg.epochs,
+            "stopped_by": stopped_by,
             "train_seconds": time.perf_counter() - run.start,
             "parameters": n_params,
         }
@@ -256,8 +308,10 @@ def train(
             ckpt.save(checkpoint_path)
         if not math.isfinite(loss):
             raise RuntimeError(f"training diverged at epoch {epoch} (loss {loss})")
-        if reason := run.stop_reason(epoch):
-            log(reason)
+        if stop := run.stop_reason(epoch):
+            stopped_by, message = stop
+            ckpt.metrics["stopped_by"] = stopped_by
+            log(message)
             break
     if checkpoint_path:
         ckpt.save(checkpoint_path)  # final metrics/history, best weights

@@ -10,9 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import TypeVar
-
-import numpy as np
+from typing import Any, TypeVar
 
 from .tokenizer import sentences as split_text
 from .vocab import EncodedBatch, Encoder
@@ -63,15 +61,21 @@ def length_batches(lengths: Sequence[int], max_tokens: int) -> list[list[int]]:
 
 
 def run_batched(
-    run: Callable[[EncodedBatch], np.ndarray],
+    run: Callable[[EncodedBatch], Any],
     encoder: Encoder,
     sentences: Sequence[Sequence[str]],
     max_tokens: int = MAX_BATCH_TOKENS,
-) -> list[np.ndarray]:
-    """Per-sentence log-probabilities ``(len, tags)``, in input order."""
-    out: list[np.ndarray] = [np.empty(0)] * len(sentences)
+) -> list[Any]:
+    """Per-sentence outputs in input order: ``run`` returns ``(batch, seq, labels)``
+    log-probabilities, or a dict of them (one per head); each sentence gets its rows
+    ``(len, labels)`` (or a dict of those)."""
+    out: list[Any] = [None] * len(sentences)
     for idx in length_batches([len(s) for s in sentences], max_tokens):
-        lp = run(encoder.encode([sentences[i] for i in idx]))  # (batch, seq, tags)
+        got = run(encoder.encode([sentences[i] for i in idx]))  # (batch, seq, labels) [per head]
         for row, i in enumerate(idx):
-            out[i] = lp[row, : len(sentences[i])]
+            n = len(sentences[i])
+            if isinstance(got, dict):
+                out[i] = {h: lp[row, :n] for h, lp in got.items()}
+            else:
+                out[i] = got[row, :n]
     return out

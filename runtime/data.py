@@ -37,15 +37,27 @@ Block = tuple[int, list[str]]
 
 @dataclass
 class Sentence:
-    """One sentence: tokens and gold tags (empty when the input has none)."""
+    """One sentence: tokens and gold tags (empty when the input has none): UPOS, XPOS and
+    FEATS (XPOS and FEATS as written, ``_`` when empty; FEATS as its whole string)."""
 
     words: list[str]
-    tags: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)  # UPOS
     sent_id: str | None = None
     text: str | None = None
+    xpos: list[str] = field(default_factory=list)
+    feats: list[str] = field(default_factory=list)  # whole FEATS strings, "_" = none
+
+    def labels(self, head: str) -> list[str]:
+        """The gold labels of one head: ``upos``, ``xpos`` or ``feats``."""
+        return {"upos": self.tags, "xpos": self.xpos, "feats": self.feats}[head]
 
     def __len__(self) -> int:
         return len(self.words)
+
+
+def feats_string(feats: Mapping[str, str] | None) -> str:
+    """The `conllu` library's FEATS dict back to its CoNLL-U string (``_`` when empty)."""
+    return "|".join(f"{k}={v}" for k, v in feats.items()) if feats else "_"
 
 
 def _check_token_line(line: str, where: str, require_tags: bool) -> str | None:
@@ -109,14 +121,16 @@ def parse_block(block: Block, source: str = "<string>", require_tags: bool = Tru
         (token_list,) = conllu.parse("\n".join(lines) + "\n\n")
     except (ParseException, ValueError) as exc:
         raise CorpusError(f"{source}:{start}: {exc}") from exc
-    words = [t["form"] for t in token_list if isinstance(t["id"], int)]  # no ranges/empty
-    tags = [t["upos"] for t in token_list if isinstance(t["id"], int)]
+    syntactic = [t for t in token_list if isinstance(t["id"], int)]  # no ranges/empty nodes
+    tags = [t["upos"] for t in syntactic]
     meta = token_list.metadata
     return Sentence(
-        words=words,
+        words=[t["form"] for t in syntactic],
         tags=tags if all(t not in (None, "", "_") for t in tags) else [],
         sent_id=meta.get("sent_id"),
         text=meta.get("text"),
+        xpos=[t["xpos"] or "_" for t in syntactic],
+        feats=[feats_string(t["feats"]) for t in syntactic],
     )
 
 
@@ -162,18 +176,29 @@ def set_misc(misc: str, items: Mapping[str, str]) -> str:
     return "|".join(entries) or "_"
 
 
+#: The CoNLL-U column (0-based) each head fills: UPOS, XPOS, FEATS (columns 4-6).
+HEAD_COLUMNS = {"upos": 3, "xpos": 4, "feats": 5}
+
+
 def retag_block(
-    lines: Sequence[str], tags: Sequence[str], misc: Sequence[Mapping[str, str]] | None = None
+    lines: Sequence[str],
+    tags: Sequence[str] | Mapping[str, Sequence[str]],
+    misc: Sequence[Mapping[str, str]] | None = None,
 ) -> str:
-    """One sentence with column 4 (UPOS) set to ``tags`` and ``misc[i]`` merged into word
-    i's MISC (:func:`set_misc`); every other byte is kept. Ends with one blank line."""
+    """One sentence with column 4 (UPOS) set to ``tags`` (or each head's column, for
+    ``{head: labels}``: UPOS, XPOS, FEATS) and ``misc[i]`` merged into word i's MISC
+    (:func:`set_misc`); every other byte is kept. Ends with one blank line."""
+    by_head = tags if isinstance(tags, Mapping) else {"upos": tags}
+    columns = [(HEAD_COLUMNS[h], labels) for h, labels in by_head.items()]
+    tags = by_head["upos"]
     out = []
     word = 0
     for line in lines:
         if not line.startswith("#"):
             cols = line.split("\t")
             if _INT_ID.match(cols[0]):
-                cols[3] = tags[word]
+                for col, labels in columns:
+                    cols[col] = labels[word]
                 if misc is not None and misc[word]:
                     cols[9] = set_misc(cols[9], misc[word])
                 word += 1
@@ -186,16 +211,22 @@ def retag_block(
 
 def write_conllu_with_tags(
     src_text: str,
-    predicted: Sequence[Sequence[str]],
+    predicted: Sequence[Sequence[str]] | Mapping[str, Sequence[Sequence[str]]],
     misc: Sequence[Sequence[Mapping[str, str]]] | None = None,
 ) -> str:
-    """Return ``src_text`` with column 4 (UPOS) replaced by ``predicted`` (and ``misc``
-    merged into MISC), sentence by sentence; comments, ranges, empty nodes and other
+    """Return ``src_text`` with column 4 (UPOS) replaced by ``predicted`` (or, for
+    ``{head: labels per sentence}``, each head's column: UPOS, XPOS, FEATS), and ``misc``
+    merged into MISC, sentence by sentence; comments, ranges, empty nodes and other
     columns are kept. Each sentence ends with exactly one blank line."""
+    by_head = predicted if isinstance(predicted, Mapping) else {"upos": predicted}
     blocks = list(conllu_blocks(enumerate(src_text.split("\n"), start=1)))
-    if len(blocks) != len(predicted):
-        raise ValueError(f"{len(predicted)} tag lists for {len(blocks)} sentences")
+    if len(blocks) != len(by_head["upos"]):
+        raise ValueError(f"{len(by_head['upos'])} tag lists for {len(blocks)} sentences")
     return "".join(
-        retag_block(lines, tags, None if misc is None else misc[k])
-        for k, ((_, lines), tags) in enumerate(zip(blocks, predicted, strict=True))
+        retag_block(
+            lines,
+            {h: labels[k] for h, labels in by_head.items()},
+            None if misc is None else misc[k],
+        )
+        for k, (_, lines) in enumerate(blocks)
     )

@@ -29,6 +29,27 @@ PATTERNS = [
 ]
 
 
+#: XPOS and FEATS of the toy grammar, by UPOS (and by word where English makes them
+#: differ), so the joint heads have something to learn from words and context.
+XPOS = {"DET": "DT", "ADJ": "JJ", "NOUN": "NN", "VERB": "VBZ", "ADV": "RB", "PRON": "PRP",
+        "ADP": "IN", "PROPN": "NNP", "PUNCT": "."}  # fmt: skip
+FEATS = {"DET": "Definite=Def|PronType=Art", "ADJ": "Degree=Pos", "NOUN": "Number=Sing",
+         "VERB": "Mood=Ind|Number=Sing|Person=3|Tense=Pres|VerbForm=Fin", "ADV": "_",
+         "PRON": "Case=Nom|Number=Sing|Person=3|PronType=Prs", "ADP": "_",
+         "PROPN": "Number=Sing", "PUNCT": "_"}  # fmt: skip
+PAST = {"saw": ("VBD", "Mood=Ind|Tense=Past|VerbForm=Fin")}
+
+
+def xpos_feats(word: str, upos: str) -> tuple[str, str]:
+    if upos == "VERB" and word.lower() in PAST:
+        return PAST[word.lower()]
+    if upos == "DET" and word.lower() in ("a", "every"):
+        return "DT", "Definite=Ind|PronType=Art" if word.lower() == "a" else "PronType=Tot"
+    if upos == "PRON" and word.lower() == "they":
+        return "PRP", "Case=Nom|Number=Plur|Person=3|PronType=Prs"
+    return XPOS[upos], FEATS[upos]
+
+
 def toy_sentences(n: int, seed: int) -> list[tuple[list[str], list[str]]]:
     rng = random.Random(seed)
     out = []
@@ -45,7 +66,8 @@ def to_conllu(sentences: list[tuple[list[str], list[str]]], prefix: str = "s") -
     for k, (words, tags) in enumerate(sentences, start=1):
         lines = [f"# sent_id = {prefix}{k}", f"# text = {' '.join(words)}"]
         for i, (w, t) in enumerate(zip(words, tags, strict=True), start=1):
-            lines.append(f"{i}\t{w}\t_\t{t}\t_\t_\t{max(0, i - 1)}\tdep\t_\t_")
+            xpos, feats = xpos_feats(w, t)
+            lines.append(f"{i}\t{w}\t_\t{t}\t{xpos}\t{feats}\t{max(0, i - 1)}\tdep\t_\t_")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n\n"
 

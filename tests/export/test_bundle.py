@@ -139,7 +139,7 @@ def test_torchscript_loads_without_postag_code(exported, tmp_path):
         "import sys, torch; sys.modules['postag'] = None\n"  # any postag import would fail
         f"m = torch.jit.load({str(res.path / 'model.torchscript.pt')!r})\n"
         "out = m(torch.tensor([[5, 6]]), torch.tensor([[[3, 4], [5, 0]]]), torch.tensor([2]))\n"
-        "print(tuple(out.shape))\n"
+        "print(tuple(out[0].shape))\n"
     )
     import subprocess
     import sys

@@ -73,7 +73,16 @@ def test_eval_prints_scores_and_writes_outputs(trained, toy_corpus, tmp_path):
     assert len(parsed) == len(gold)
     assert [t["form"] for t in parsed[0]] == [t["form"] for t in gold[0]]
     metrics = json.loads((tmp_path / "m.json").read_text())
-    assert set(metrics) >= {"accuracy", "known", "unknown", "per_tag", "confusion"}
+    assert set(metrics) == {"heads", "all_tags"}
+    assert set(metrics["heads"]) == {"upos", "xpos", "feats"}
+    for head in metrics["heads"].values():
+        assert set(head) >= {"accuracy", "known", "unknown", "per_tag", "confusion"}
+    assert 0 < metrics["all_tags"] <= min(h["accuracy"] for h in metrics["heads"].values())
+    # --conllu-out fills UPOS, XPOS and FEATS with the model's predictions
+    gold_feats = {t["feats"] and tuple(t["feats"].items()) for s in gold for t in s}
+    pred_xpos = {t["xpos"] for s in parsed for t in s}
+    assert pred_xpos <= {"DT", "JJ", "NN", "VBZ", "VBD", "RB", "PRP", "IN", "NNP", "."}
+    assert {t["feats"] and tuple(t["feats"].items()) for s in parsed for t in s} <= gold_feats
     assert (tmp_path / "c.png").exists()
 
 

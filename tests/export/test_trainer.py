@@ -10,10 +10,13 @@ SMALL = ModelConfig(word_dim=16, char_dim=8, char_hidden=8, hidden=16, layers=1,
 FAST = TrainConfig(epochs=6, batch_size=16, lr=0.01, patience=6, threads=1, max_minutes=5)
 
 
-def _train(corpus, **changes):
+JOINT = SMALL.replace(heads=("upos", "xpos", "feats"))
+
+
+def _train(corpus, model=SMALL, **changes):
     tr = read_conllu(corpus / "toy-ud-train.conllu")
     dv = read_conllu(corpus / "toy-ud-dev.conllu")
-    return train(tr, dv, SMALL, FAST.replace(**changes), log=lambda _: None, progress=False)
+    return train(tr, dv, model, FAST.replace(**changes), log=lambda _: None, progress=False)
 
 
 def test_tiny_training_run_learns_the_toy_corpus(toy_corpus, tmp_path):
@@ -22,15 +25,50 @@ def test_tiny_training_run_learns_the_toy_corpus(toy_corpus, tmp_path):
     assert ckpt.history[-1]["loss"] < ckpt.history[0]["loss"]
     test = read_conllu(toy_corpus / "toy-ud-test.conllu")
     result = evaluate_checkpoint(ckpt, test)
-    assert result.accuracy > 0.95
+    assert result.upos.accuracy > 0.95
     # words like "saw" are tagged from context: both readings occur in the test set
     saw = {
         ckpt.tags.items[p]
-        for s, ps in zip(test, result.predicted, strict=True)
+        for s, ps in zip(test, result.predicted["upos"], strict=True)
         for w, p in zip(s.words, ps, strict=True)
         if w == "saw"
     }
     assert saw == {"NOUN", "VERB"}
+
+
+def test_joint_heads_learn_xpos_and_feats(toy_corpus):
+    """The joint tagger learns all three heads; AllTags ≤ every head; the UFeats head
+    predicts whole FEATS strings (valid ones: "_" or sorted Feature=Value pairs)."""
+    ckpt = _train(toy_corpus, JOINT, epochs=8, patience=8)
+    assert ckpt.model_config.heads == ("upos", "xpos", "feats")
+    test = read_conllu(toy_corpus / "toy-ud-test.conllu")
+    result = evaluate_checkpoint(ckpt, test)
+    for head in ("upos", "xpos", "feats"):
+        assert result.heads[head].accuracy > 0.9, head
+    assert result.all_tags <= min(s.accuracy for s in result.heads.values())
+    assert result.all_tags > 0.85
+    # "saw" as a verb is VBD with Tense=Past: the context decides XPOS and FEATS too
+    labels = ckpt.labels()
+    for s, i in zip(test, range(len(test)), strict=True):
+        for j, w in enumerate(s.words):
+            if w == "saw" and s.tags[j] == "VERB":
+                assert labels["xpos"].items[result.predicted["xpos"][i][j]] == "VBD"
+    for f in labels["feats"].items:
+        pairs = f.split("|")
+        assert f == "_" or (pairs == sorted(pairs) and all("=" in p for p in pairs))
+
+
+def test_loss_weights_change_training(toy_corpus):
+    a = _train(toy_corpus, JOINT, epochs=1)
+    b = _train(toy_corpus, JOINT, epochs=1, feats_weight=0.0)
+    assert a.history[0]["loss"] != b.history[0]["loss"]
+
+
+def test_epoch_budget_and_what_stopped_training(toy_corpus):
+    ckpt = _train(toy_corpus, epochs=2, patience=5)
+    assert ckpt.metrics["epochs_run"] == 2 and ckpt.metrics["stopped_by"] == "epochs"
+    capped = _train(toy_corpus, epochs=5, patience=5, max_minutes=1e-6)
+    assert capped.metrics["epochs_run"] == 1 and capped.metrics["stopped_by"] == "time_cap"
 
 
 def test_same_seed_same_result_and_weights_only_checkpoint(toy_corpus, tmp_path):
