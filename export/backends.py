@@ -1,4 +1,5 @@
-"""The backends an exported bundle can run on, each as an EncodedBatch → log-probs runner.
+"""The backends an exported bundle can run on, each as an EncodedBatch → {head: log-probs}
+runner.
 
 Used by the verification gate, the parity suite and the parity report, so all three
 exercise exactly the same set of backends.
@@ -18,10 +19,10 @@ from postag.layout import FAST_FORMS, FAST_INT8, FAST_MODEL, MODEL, MODEL_INT8, 
 from postag.session import PROVIDERS, FastModel, OnnxModel, load_forms
 from postag.vocab import EncodedBatch
 
-from .predict import torch_runner
+from .predict import torch_heads_runner
 from .torchscript_export import load_torchscript
 
-Runner = Callable[[EncodedBatch], np.ndarray]
+Runner = Callable[[EncodedBatch], dict[str, np.ndarray]]  # {head: (batch, seq, labels)}
 
 
 @dataclass
@@ -48,12 +49,15 @@ def bundle_backends(
     def onnx(fname: str, provider: str = "cpu") -> Runner:
         return OnnxModel(root / fname, contract, provider, threads).run
 
+    fast_contract = FAST_CONTRACT.with_heads(contract.heads)
+
     def fast_graph(fname: str, provider: str = "cpu") -> Runner:
-        return FastModel(root / fname, FAST_CONTRACT, forms, provider, threads).run
+        return FastModel(root / fname, fast_contract, forms, provider, threads).run
 
     out = []
     if (root / TORCHSCRIPT).exists():
-        out.append(Backend("torchscript", torch_runner(load_torchscript(root / TORCHSCRIPT)), True))
+        scripted = load_torchscript(root / TORCHSCRIPT)
+        out.append(Backend("torchscript", torch_heads_runner(scripted, contract.heads), True))
     out.append(Backend("onnx-fp32", onnx(MODEL), True))
     if (root / MODEL_INT8).exists():
         out.append(Backend("onnx-int8", onnx(MODEL_INT8), False))

@@ -109,7 +109,7 @@ def size_sweep(
             export_fast(model, table, path, {META_TABLE_ROWS: str(len(table))})
             contract = man.fast_path.contract
             fast = FastModel(path, contract, forms, "cpu", threads)
-            lat = latencies(lambda b, m=fast: m.run(enc.encode(b)).argmax(-1), typical)
+            lat = latencies(lambda b, m=fast: m.run(enc.encode(b))["upos"].argmax(-1), typical)
             t = median_time(lambda m=fast: run_batched(m.run, enc, sentences, MAX_BATCH_TOKENS), 3)
         row = {
             "hidden": h,

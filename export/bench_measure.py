@@ -71,7 +71,8 @@ def flops_per_token(cfg: dict[str, Any], avg_word_len: float, char_share: float 
     for _ in range(cfg["layers"]):
         total += dirs * lstm(width, cfg["hidden"])
         width = dirs * cfg["hidden"]
-    total += 2 * width * cfg["n_tags"]
+    labels = cfg["n_tags"] + cfg.get("n_xpos", 0) + cfg.get("n_feats", 0)  # every head
+    total += 2 * width * labels
     return total
 
 
@@ -102,13 +103,14 @@ def runner_for(backend: str, bundle: Path, checkpoint: Path | None, threads: int
 
         torch.set_num_threads(threads or os.cpu_count() or 1)
         from .checkpoint import Checkpoint
-        from .predict import torch_runner
+        from .predict import torch_heads_runner
         from .torchscript_export import load_torchscript
 
         if backend == "torchscript":
-            return torch_runner(load_torchscript(bundle / TORCHSCRIPT)), man.encoder()
+            scripted = load_torchscript(bundle / TORCHSCRIPT)
+            return torch_heads_runner(scripted, man.contract.heads), man.encoder()
         ckpt = Checkpoint.load(checkpoint)  # type: ignore[arg-type]
-        return torch_runner(ckpt.model()), ckpt.encoder()
+        return torch_heads_runner(ckpt.model(), ckpt.model_config.heads), ckpt.encoder()
     fname = MODEL_INT8 if backend == "onnx-int8" else MODEL
     provider = "cuda" if backend == "onnx-cuda" else "cpu"
     return OnnxModel(man.path(fname), man.contract, provider, threads).run, man.encoder()

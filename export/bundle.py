@@ -52,6 +52,7 @@ from postag.layout import (
     FAST_MODEL,
     FILES_DOC,
     FORMAT_VERSION,
+    LABEL_FILES,
     MANIFEST,
     META_IDENTITY,
     META_NAME,
@@ -90,17 +91,28 @@ class ExportResult:
 # ---------------------------------------------------------------------------- the gate
 
 
-def accuracy_of(run: Callable, ckpt: Checkpoint, sentences: Sequence[Sentence]) -> float:
-    """UPOS accuracy of a backend runner on gold-tokenized sentences."""
+def accuracy_of(run: Callable, ckpt: Checkpoint, sentences: Sequence[Sentence]) -> dict[str, float]:
+    """Accuracy per head of a backend runner on gold-tokenized sentences."""
     lps = run_batched(run, ckpt.encoder(), [s.words for s in sentences])
-    return accuracy(tag_ids(sentences, ckpt.tags, "eval"), [lp.argmax(-1).tolist() for lp in lps])
+    return {
+        h: accuracy(
+            tag_ids(sentences, labels, "eval", h), [lp[h].argmax(-1).tolist() for lp in lps]
+        )
+        for h, labels in ckpt.labels().items()
+    }
 
 
 def onnx_accuracies(
     backends: Sequence[Backend], ckpt: Checkpoint, sentences: Sequence[Sentence]
-) -> dict[str, float]:
-    """Accuracy of every ONNX backend on ``sentences``."""
+) -> dict[str, dict[str, float]]:
+    """Accuracy per head of every ONNX backend on ``sentences``: {backend: {head: acc}}."""
     return {b.name: accuracy_of(b.run, ckpt, sentences) for b in backends if "onnx" in b.name}
+
+
+def accuracy_key(split: str, head: str) -> str:
+    """The manifest's name of a head's accuracy: ``test_accuracy`` (UPOS, as ever),
+    ``test_xpos_accuracy``, ``test_feats_accuracy``."""
+    return f"{split}_accuracy" if head == "upos" else f"{split}_{head}_accuracy"
 
 
 def torchscript_metadata(path: Path) -> dict[str, str]:
@@ -114,7 +126,7 @@ def torchscript_metadata(path: Path) -> dict[str, str]:
 
 
 def structure_checks(
-    root: Path, contracts: dict[str, IOContract], n_tags: int, identity: str
+    root: Path, contracts: dict[str, IOContract], dims: dict[str, int], identity: str
 ) -> list[Check]:
     """Every ONNX graph's declared shapes (dynamic axes symbolic), then every model
     file's identity metadata (ONNX and TorchScript)."""
@@ -125,7 +137,7 @@ def structure_checks(
         proto = onnx.load_model(str(root / name), load_external_data=False)
         got = declared_shapes(proto)
         contract = contracts[kind]
-        want = {s.name: list(s.shape({"tags": n_tags})) for s in contract.inputs + contract.outputs}
+        want = {s.name: list(s.shape(dims)) for s in contract.inputs + contract.outputs}
         detail = ", ".join(f"{k}{v}" for k, v in got.items())
         shapes.append(Check(name, "declared shapes", got == want, detail))
         meta = {p.key: p.value for p in proto.metadata_props}
@@ -143,16 +155,20 @@ def identity_check(name: str, meta: dict[str, str], identity: str) -> Check:
     return Check(name, "manifest identity", got == identity, detail)
 
 
-def accuracy_checks(contract: IOContract, split: str, accuracies: dict[str, float]) -> list[Check]:
-    """Each int8 backend's accuracy on ``split`` against its fp32 graph's."""
+def accuracy_checks(
+    contract: IOContract, split: str, accuracies: dict[str, dict[str, float]]
+) -> list[Check]:
+    """Each int8 backend's accuracy on ``split`` against its fp32 graph's, per head."""
     checks = []
     for name, ref in FP32_OF.items():
         if name not in accuracies or ref not in accuracies:
             continue
-        got, want = accuracies[name], accuracies[ref]
-        verdict = gate(contract, False, accuracy_drop=want - got)
-        detail = f"{100 * got:.2f}% vs fp32 {100 * want:.2f}%, {', '.join(verdict.notes)}"
-        checks.append(Check(name, f"{split} accuracy", verdict.ok, detail))
+        for head in contract.heads:
+            got, want = accuracies[name][head], accuracies[ref][head]
+            verdict = gate(contract, False, accuracy_drop=want - got)
+            detail = f"{100 * got:.2f}% vs fp32 {100 * want:.2f}%, {', '.join(verdict.notes)}"
+            case = f"{split} accuracy" if len(contract.heads) == 1 else f"{split} {head} accuracy"
+            checks.append(Check(name, case, verdict.ok, detail))
     return checks
 
 
@@ -164,7 +180,7 @@ def run_gate(
     identity: str,
     backends: Sequence[Backend],
     split: str,
-    accuracies: dict[str, float],
+    accuracies: dict[str, dict[str, float]],
 ) -> VerificationReport:
     """All of the gate's checks, in one order: backends on every case, structure and
     identity of every model file, int8 accuracy on ``split`` (``accuracies``: of the
@@ -172,7 +188,7 @@ def run_gate(
     "fast" → the contract each graph follows."""
     runners = {b.name: (b.run, b.fp32) for b in backends}
     report = run_verification(ckpt.model(), ckpt.encoder(), contracts["contract"], runners, cases)
-    report.checks += structure_checks(root, contracts, len(ckpt.tags), identity)
+    report.checks += structure_checks(root, contracts, ckpt.model_config.label_dims(), identity)
     report.checks += accuracy_checks(contracts["contract"], split, accuracies)
     return report
 
@@ -219,10 +235,12 @@ def write_json(path: Path, value: Any) -> None:
 
 
 def write_inputs(tmp: Path, ckpt: Checkpoint, forms: list[str] | None, cases: list[Case]) -> None:
-    """Vocabularies, tag list, the fast graph's form list and the gate's fixed sample."""
+    """Vocabularies, each head's label list, the fast graph's form list and the gate's
+    fixed sample."""
     ckpt.words.save(tmp / VOCAB_FILES["words"])
     ckpt.chars.save(tmp / VOCAB_FILES["chars"])
-    ckpt.tags.save(tmp / VOCAB_FILES["tags"])
+    for head, labels in ckpt.labels().items():
+        labels.save(tmp / LABEL_FILES[head])
     if forms is not None:
         write_json(tmp / FAST_FORMS, forms)
     write_json(tmp / VERIFICATION, [{"name": c.name, "sentences": c.sentences} for c in cases])
@@ -239,6 +257,8 @@ def manifest_core(
     scored: tuple[str, Sequence[Sentence]],
 ) -> dict[str, Any]:
     """Everything the manifest says before the model files exist."""
+    labels = ckpt.labels()
+    extra = {h: v.items for h, v in labels.items() if h != "upos"}
     return {
         "format_version": FORMAT_VERSION,
         "name": name,
@@ -262,10 +282,11 @@ def manifest_core(
             "int8_model": FAST_INT8,
             "forms": FAST_FORMS,
             "table_rows": len(forms) + 1,
-            "contract": FAST_CONTRACT.to_dict(),
+            "contract": FAST_CONTRACT.with_heads(contract.heads).to_dict(),
         },
         "tags": ckpt.tags.items,
-        "vocab_files": dict(VOCAB_FILES),
+        **({"labels": extra} if extra else {}),
+        "vocab_files": {**VOCAB_FILES, **{h: LABEL_FILES[h] for h in extra}},
         "corpus": ckpt.corpus,
         "metrics": ckpt.metrics,
         "checkpoint": {  # path relative to the bundle, so artifacts/ can move whole
@@ -291,7 +312,7 @@ def export_graphs(
     """model.onnx, the fast graph, both int8 graphs and TorchScript, each stamped with
     ``meta``; the training curve."""
     model = ckpt.model()
-    dims = {"tags": len(ckpt.tags)}
+    dims = ckpt.model_config.label_dims()
     t0 = time.perf_counter()
     export_onnx(model, tmp / MODEL, contract, meta)
     log(f"onnx exported in {time.perf_counter() - t0:.1f}s")
@@ -301,7 +322,7 @@ def export_graphs(
         fast_meta = {**meta, META_TABLE_ROWS: str(len(table))}
         export_fast(model, table, tmp / FAST_MODEL, fast_meta)
         quantize_int8(tmp / FAST_MODEL, tmp / FAST_INT8)
-        set_metadata(tmp / FAST_INT8, FAST_CONTRACT, dims, fast_meta)
+        set_metadata(tmp / FAST_INT8, FAST_CONTRACT.with_heads(contract.heads), dims, fast_meta)
         log(f"fast graph ({len(forms)} known forms) exported in {time.perf_counter() - t0:.1f}s")
     quantize_int8(tmp / MODEL, tmp / MODEL_INT8)
     set_metadata(tmp / MODEL_INT8, contract, dims, meta)
@@ -316,10 +337,13 @@ def evaluate(
     dev: Sequence[Sentence],
     test: Sequence[Sentence] | None,
 ) -> dict[str, dict[str, float]]:
-    """Dev (and test) accuracy of every ONNX backend, for the manifest and the card."""
+    """Dev (and test) accuracy per head of every ONNX backend, for the manifest and the
+    card: {backend: {"dev_accuracy": UPOS, "dev_xpos_accuracy": …, …}}."""
     splits = {"dev": dev, **({"test": test} if test else {})}
     acc = {split: onnx_accuracies(backends, ckpt, sents) for split, sents in splits.items()}
-    return {b: {f"{s}_accuracy": acc[s][b] for s in splits} for b in acc["dev"]}
+    return {
+        b: {accuracy_key(s, h): a for s in splits for h, a in acc[s][b].items()} for b in acc["dev"]
+    }
 
 
 def write_manifest(
@@ -359,7 +383,7 @@ def build_bundle(
     train: Sequence[Sentence] | None = None,
     name: str = DEFAULT_NAME,
     version: str | None = None,
-    contract: IOContract = CONTRACT,
+    contract: IOContract | None = None,
     threads: int = 0,
     log: Callable[[str], None] = print,
     tamper: Callable[[Path], None] | None = None,  # tests: break a file before verification
@@ -367,10 +391,12 @@ def build_bundle(
     """Export, verify and publish a bundle. ``train`` supplies the word forms whose
     character features the fast graph precomputes (without it: the word vocabulary's
     entries); a model without a character BiLSTM gets no fast graph. The int8 accuracy
-    checks score ``test`` (else ``dev``)."""
+    checks score ``test`` (else ``dev``). ``contract``: :data:`CONTRACT` with one output
+    per head of the model, unless given."""
     start = time.perf_counter()
     checkpoint, out = Path(checkpoint), Path(out)
     ckpt = Checkpoint.load(checkpoint)
+    contract = contract or CONTRACT.with_heads(ckpt.model_config.heads)
     forms = fast_forms(ckpt, train)
     split, scored = ("test", test) if test else ("dev", dev)
     with atomic_dir(out) as tmp:
@@ -384,8 +410,10 @@ def build_bundle(
             tamper(tmp)
         backends = bundle_backends(tmp, contract, threads)
         evaluation = evaluate(backends, ckpt, dev, test)
-        accuracies = {b: e[f"{split}_accuracy"] for b, e in evaluation.items()}
-        contracts = {"contract": contract, "fast": FAST_CONTRACT}
+        accuracies = {
+            b: {h: e[accuracy_key(split, h)] for h in contract.heads} for b, e in evaluation.items()
+        }
+        contracts = {"contract": contract, "fast": FAST_CONTRACT.with_heads(contract.heads)}
         report = run_gate(tmp, ckpt, contracts, cases, identity, backends, split, accuracies)
         judge(report, log)
         manifest = write_manifest(tmp, core, identity, evaluation, report)
@@ -482,7 +510,7 @@ def verify_bundle(
     backends = bundle_backends(man.root, man.contract, threads)
     needed = {*FP32_OF, *FP32_OF.values()}
     accuracies = onnx_accuracies([b for b in backends if b.name in needed], ckpt, sentences)
-    fast = man.fast_path.contract if man.fast_path else FAST_CONTRACT
+    fast = man.fast_path.contract if man.fast_path else FAST_CONTRACT.with_heads(man.contract.heads)
     contracts = {"contract": man.contract, "fast": fast}
     report = run_gate(man.root, ckpt, contracts, cases, man.identity, backends, split, accuracies)
     for line in report.lines():

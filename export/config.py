@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import asdict, dataclass, fields
 from typing import Any, TypeVar
 
+from postag.contract import HEAD_OUTPUTS
 from postag.errors import ConfigError
 
 T = TypeVar("T")
@@ -77,6 +78,10 @@ class ModelConfig:
 
     def n_labels(self, head: str) -> int:
         return {"upos": self.n_tags, "xpos": self.n_xpos, "feats": self.n_feats}[head]
+
+    def label_dims(self) -> dict[str, int]:
+        """Each head's label axis (as the I/O contract names it) → its size."""
+        return {HEAD_OUTPUTS[h][1]: self.n_labels(h) for h in self.heads}
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

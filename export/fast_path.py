@@ -60,8 +60,10 @@ def export_fast(
     model: TaggerModel, table: np.ndarray, path: str | Path, metadata: dict[str, str]
 ) -> onnx.ModelProto:
     """Write the fast graph (built from the weights, see :mod:`.fast_graph`), checked by
-    ``onnx.checker`` and strict shape inference against :data:`FAST_CONTRACT`."""
-    proto = build_fast_graph(model.eval(), table, FAST_CONTRACT)
-    proto = finalize(proto, FAST_CONTRACT, {"tags": model.cfg.n_tags}, metadata)
+    ``onnx.checker`` and strict shape inference against :data:`FAST_CONTRACT` with one
+    output per head of the model."""
+    contract = FAST_CONTRACT.with_heads(model.cfg.heads)
+    proto = build_fast_graph(model.eval(), table, contract)
+    proto = finalize(proto, contract, model.cfg.label_dims(), metadata)
     onnx.save_model(proto, str(path))
     return proto

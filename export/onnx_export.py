@@ -154,7 +154,7 @@ def export_onnx_in_process(
 ) -> onnx.ModelProto:
     """The export itself; run it once per process (see :func:`export_onnx`)."""
     model = model.eval()
-    dims = {"tags": model.cfg.n_tags}
+    dims = model.cfg.label_dims()
     axes = {name: Dim(name, min=1) for name in DYNAMIC_AXES}
     dynamic_shapes = tuple(
         {i: axes[a] for i, a in enumerate(s.axes) if a in axes} for s in contract.inputs

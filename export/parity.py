@@ -2,10 +2,10 @@
 
     postag parity artifacts/postag-en-ewt --split test --out artifacts/parity
 
-writes ``parity.json`` and ``parity.md`` (backend, sentences, tag agreement, max/mean abs
-diff) and exits non-zero when a backend fails the gate's rule (:func:`~.verify.gate`): an
-fp32 backend disagrees on any tag or exceeds atol, or an int8 one falls below the
-contract's agreement rate over the whole split.
+writes ``parity.json`` and ``parity.md`` (per backend and head: sentences, label
+agreement, identical sentences, max/mean abs diff) and exits non-zero when a backend fails
+the gate's rule (:func:`~.verify.gate`) on any head: an fp32 backend disagrees on any label
+or exceeds atol, or an int8 one falls below the contract's agreement rate over the split.
 """
 
 from __future__ import annotations
@@ -24,8 +24,29 @@ from postag.vocab import Encoder
 
 from .backends import Backend
 from .model import TaggerModel
-from .predict import torch_runner
+from .predict import as_heads, torch_heads_runner
 from .verify import gate
+
+
+def head_stats(refs: Sequence[np.ndarray], gots: Sequence[np.ndarray]) -> dict[str, Any]:
+    """One head over all sentences: tokens, label agreement, identical sentences, |Δ|."""
+    tokens = agree = same = 0
+    max_diff = sum_diff = 0.0
+    for r, g in zip(refs, gots, strict=True):
+        d = np.abs(r - g)  # (len, labels)
+        max_diff = max(max_diff, float(d.max()))
+        sum_diff += float(d.mean()) * len(r)
+        hits = int((r.argmax(-1) == g.argmax(-1)).sum())
+        agree += hits
+        same += hits == len(r)
+        tokens += len(r)
+    return {
+        "tokens": tokens,
+        "tag_agreement": agree / max(1, tokens),
+        "identical_sentences": same,
+        "max_abs_diff": max_diff,
+        "mean_abs_diff": sum_diff / max(1, tokens),
+    }
 
 
 def compare_backends(
@@ -36,52 +57,56 @@ def compare_backends(
     contract: IOContract,
     max_tokens: int = MAX_BATCH_TOKENS,
 ) -> dict[str, dict[str, Any]]:
-    """Per backend: sentences, tokens, tag agreement, identical sentences, max/mean |Δ|."""
-    ref = run_batched(torch_runner(model.eval()), encoder, sentences, max_tokens)
+    """Per backend, every head judged by the gate (``heads``), and the worst over heads
+    at the top level: the lowest label agreement, sentences identical in every head, the
+    largest |Δ|."""
+    heads = contract.heads
+    ref = run_batched(torch_heads_runner(model.eval(), heads), encoder, sentences, max_tokens)
     out: dict[str, dict[str, Any]] = {}
     for b in backends:
-        got = run_batched(b.run, encoder, sentences, max_tokens)
-        tokens = agree = same = 0
-        max_diff = 0.0
-        sum_diff = 0.0
-        for r, g in zip(ref, got, strict=True):
-            d = np.abs(r - g)  # (len, tags)
-            max_diff = max(max_diff, float(d.max()))
-            sum_diff += float(d.mean()) * len(r)
-            hits = int((r.argmax(-1) == g.argmax(-1)).sum())
-            agree += hits
-            same += hits == len(r)
-            tokens += len(r)
-        rate = agree / max(1, tokens)
-        verdict = gate(contract, b.fp32, max_abs_diff=max_diff, tag_agreement=rate)
+        got = [as_heads(g, heads) for g in run_batched(b.run, encoder, sentences, max_tokens)]
+        per_head = {}
+        for h in heads:
+            st = head_stats([r[h] for r in ref], [g[h] for g in got])
+            verdict = gate(
+                contract, b.fp32, max_abs_diff=st["max_abs_diff"], tag_agreement=st["tag_agreement"]
+            )
+            per_head[h] = {**st, "ok": verdict.ok, "gate": ", ".join(verdict.notes)}
+        same = sum(
+            all((r[h].argmax(-1) == g[h].argmax(-1)).all() for h in heads)
+            for r, g in zip(ref, got, strict=True)
+        )
         out[b.name] = {
             "sentences": len(sentences),
-            "tokens": tokens,
-            "tag_agreement": rate,
+            "tokens": per_head[heads[0]]["tokens"],
+            "tag_agreement": min(v["tag_agreement"] for v in per_head.values()),
             "identical_sentences": same,
-            "max_abs_diff": max_diff,
-            "mean_abs_diff": sum_diff / max(1, tokens),
+            "max_abs_diff": max(v["max_abs_diff"] for v in per_head.values()),
+            "mean_abs_diff": max(v["mean_abs_diff"] for v in per_head.values()),
             "fp32": b.fp32,
-            "ok": verdict.ok,
-            "gate": ", ".join(verdict.notes),
+            "ok": all(v["ok"] for v in per_head.values()),
+            "gate": "; ".join(f"{h} {v['gate']}" for h, v in per_head.items()),
+            "heads": per_head,
         }
     return out
 
 
 def markdown_table(results: dict[str, dict[str, Any]], title: str) -> str:
+    """One row per backend and head."""
     lines = [
         f"### {title}",
         "",
-        "| backend | sentences | tokens | tag agreement | identical sentences | "
+        "| backend | head | sentences | tokens | label agreement | identical sentences | "
         "max abs diff | mean abs diff | gate |",
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
-        lines.append(
-            f"| {name} | {r['sentences']} | {r['tokens']} | {100 * r['tag_agreement']:.3f}% | "
-            f"{r['identical_sentences']} | {r['max_abs_diff']:.2e} | {r['mean_abs_diff']:.2e} "
-            f"| {'✓' if r['ok'] else '✗'} |"
-        )
+        for head, h in (r.get("heads") or {"upos": r}).items():
+            lines.append(
+                f"| {name} | {head} | {r['sentences']} | {h['tokens']} | "
+                f"{100 * h['tag_agreement']:.3f}% | {h['identical_sentences']} | "
+                f"{h['max_abs_diff']:.2e} | {h['mean_abs_diff']:.2e} | {'✓' if h['ok'] else '✗'} |"
+            )
     return "\n".join(lines) + "\n"
 
 

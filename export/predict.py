@@ -16,7 +16,8 @@ from .model import TaggerModel
 
 def torch_heads_runner(module: torch.nn.Module, heads: Sequence[str]):  # noqa: ANN201
     """EncodedBatch → {head: log-probs (batch, seq, labels)} with a torch module (eager or
-    scripted) whose outputs are the heads in ``heads`` order."""
+    scripted) whose outputs are the heads in ``heads`` order (a module scripted before
+    the joint tagger returns one tensor: UPOS)."""
 
     @torch.inference_mode()
     def run(batch: EncodedBatch) -> dict[str, np.ndarray]:
@@ -25,25 +26,18 @@ def torch_heads_runner(module: torch.nn.Module, heads: Sequence[str]):  # noqa: 
             torch.from_numpy(batch.char_ids),
             torch.from_numpy(batch.lengths),
         )
+        if isinstance(outs, torch.Tensor):
+            outs = [outs]
         return {h: o.numpy() for h, o in zip(heads, outs, strict=True)}
 
     return run
 
 
-def torch_runner(module: torch.nn.Module):  # noqa: ANN201 - returns a Runner
-    """EncodedBatch → UPOS log-probs (batch, seq, tags): the first output (a module
-    scripted before the joint tagger returns a single tensor)."""
-
-    @torch.inference_mode()
-    def run(batch: EncodedBatch) -> np.ndarray:
-        out = module(
-            torch.from_numpy(batch.word_ids),
-            torch.from_numpy(batch.char_ids),
-            torch.from_numpy(batch.lengths),
-        )
-        return (out[0] if isinstance(out, (list, tuple)) else out).numpy()
-
-    return run
+def as_heads(
+    out: np.ndarray | dict[str, np.ndarray], heads: Sequence[str]
+) -> dict[str, np.ndarray]:
+    """A runner's output as ``{head: log-probs}`` (a bare array is a one-head model's)."""
+    return out if isinstance(out, dict) else {heads[0]: out}
 
 
 def predict_log_probs(

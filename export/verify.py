@@ -28,9 +28,9 @@ from postag.data import Sentence
 from postag.vocab import EncodedBatch, Encoder
 
 from .model import TaggerModel
-from .predict import torch_runner
+from .predict import as_heads, torch_heads_runner
 
-Runner = Callable[[EncodedBatch], np.ndarray]
+Runner = Callable[[EncodedBatch], dict[str, np.ndarray]]  # {head: (batch, seq, labels)}
 
 
 @dataclass
@@ -123,8 +123,9 @@ class Check:
     case: str
     ok: bool
     detail: str
-    max_abs_diff: float | None = None
-    tag_agreement: float | None = None
+    max_abs_diff: float | None = None  # the largest over heads
+    tag_agreement: float | None = None  # the lowest over heads
+    heads: dict[str, float] | None = None  # label agreement per head
 
     def line(self) -> str:
         return f"{'✓' if self.ok else '✗'} {self.backend:<20} {self.case:<22} {self.detail}"
@@ -180,34 +181,43 @@ class VerificationReport:
 def compare(
     backend: str,
     case: Case,
-    ref: np.ndarray,
-    got: np.ndarray,
+    ref: dict[str, np.ndarray],
+    got: dict[str, np.ndarray],
     lengths: np.ndarray,
     contract: IOContract,
     fp32: bool,
 ) -> Check:
-    """One backend on one case vs the PyTorch reference, real tokens only. An int8
-    backend's per-case tag agreement is reported; :func:`run_verification` judges its
-    rate over all cases together."""
-    output = contract.output_names[0]
-    want_shape = (len(lengths), int(lengths.max()), ref.shape[-1])  # tags: the model's
-    if got.shape != want_shape or got.dtype != np.float32:
-        return Check(
-            backend,
-            case.name,
-            False,
-            f"{output}: {got.dtype}{list(got.shape)}, expected float32{list(want_shape)}",
+    """One backend on one case vs the PyTorch reference, every head, real tokens only.
+    An int8 backend's per-case label agreement is reported; :func:`run_verification`
+    judges its rate over all cases together, per head."""
+    ok, parts, diffs, agrees = True, [], {}, {}
+    ref, got = as_heads(ref, contract.heads), as_heads(got, contract.heads)
+    for head, spec in zip(contract.heads, contract.outputs, strict=True):
+        r, g = ref[head], got.get(head)
+        want_shape = (len(lengths), int(lengths.max()), r.shape[-1])  # labels: the model's
+        if g is None or g.shape != want_shape or g.dtype != np.float32:
+            shape = "missing" if g is None else f"{g.dtype}{list(g.shape)}"
+            parts.append(f"{spec.name}: {shape}, expected float32{list(want_shape)}")
+            ok = False
+            continue
+        mask = np.arange(r.shape[1])[None, :] < lengths[:, None]  # (batch, seq)
+        rm, gm = r[mask], g[mask]  # (tokens, labels)
+        if not np.isfinite(gm).all():
+            parts.append(f"{spec.name}: non-finite values")
+            ok = False
+            continue
+        diffs[head] = float(np.abs(rm - gm).max())
+        agrees[head] = float((rm.argmax(-1) == gm.argmax(-1)).mean())
+        verdict = gate(
+            contract, fp32, max_abs_diff=diffs[head], tag_agreement=agrees[head] if fp32 else None
         )
-    mask = np.arange(ref.shape[1])[None, :] < lengths[:, None]  # (batch, seq)
-    r, g = ref[mask], got[mask]  # (tokens, tags)
-    if not np.isfinite(g).all():
-        return Check(backend, case.name, False, f"{output}: non-finite values")
-    diff = float(np.abs(r - g).max())
-    agree = float((r.argmax(-1) == g.argmax(-1)).mean())
-    verdict = gate(contract, fp32, max_abs_diff=diff, tag_agreement=agree if fp32 else None)
-    notes = verdict.notes if fp32 else [*verdict.notes, f"tags {100 * agree:.2f}%"]
-    detail = f"{output}: {', '.join(notes)} of {int(mask.sum())}"
-    return Check(backend, case.name, verdict.ok, detail, diff, agree)
+        ok &= verdict.ok
+        notes = verdict.notes if fp32 else [*verdict.notes, f"tags {100 * agrees[head]:.2f}%"]
+        parts.append(f"{spec.name}: {', '.join(notes)}")
+    detail = "; ".join(parts) + (f" of {int(lengths.sum())}" if diffs else "")
+    diff = max(diffs.values()) if diffs else None
+    agree = min(agrees.values()) if agrees else None
+    return Check(backend, case.name, ok, detail, diff, agree, agrees or None)
 
 
 def run_verification(
@@ -217,11 +227,15 @@ def run_verification(
     backends: dict[str, tuple[Runner, bool]],
     cases: Sequence[Case],
 ) -> VerificationReport:
-    """``backends`` maps a name to (runner, is_fp32). Every backend on every case, then
-    one "all cases" check per quantised backend: its tag agreement over all cases."""
+    """``backends`` maps a name to (runner, is_fp32). Every backend on every case (every
+    head), then one "all cases" check per quantised backend and head: its label
+    agreement over all cases."""
     report = VerificationReport()
-    reference = torch_runner(model.eval())
-    agree: dict[str, list[int]] = {n: [0, 0] for n, (_, fp32) in backends.items() if not fp32}
+    reference = torch_heads_runner(model.eval(), contract.heads)
+    # quantised backend → head → [agreeing tokens, tokens]
+    agree = {
+        n: {h: [0, 0] for h in contract.heads} for n, (_, fp32) in backends.items() if not fp32
+    }
     for case in cases:
         batch = encoder.encode(case.sentences)
         ref = reference(batch)
@@ -232,14 +246,17 @@ def run_verification(
                 report.checks.append(Check(name, case.name, False, f"run failed: {exc}"))
                 continue
             check = compare(name, case, ref, got, batch.lengths, contract, fp32)
-            if not fp32 and check.tag_agreement is not None:
+            if not fp32:
                 n = int(batch.lengths.sum())
-                agree[name][0] += round(check.tag_agreement * n)
-                agree[name][1] += n
+                for head, rate in (check.heads or {}).items():
+                    agree[name][head][0] += round(rate * n)
+                    agree[name][head][1] += n
             report.checks.append(check)
-    for name, (hits, total) in agree.items():
-        rate = hits / max(1, total)
-        verdict = gate(contract, False, tag_agreement=rate)
-        detail = f"{', '.join(verdict.notes)} of {total}"
-        report.checks.append(Check(name, "all cases", verdict.ok, detail, tag_agreement=rate))
+    for name, heads in agree.items():
+        for head, (hits, total) in heads.items():
+            rate = hits / max(1, total)
+            verdict = gate(contract, False, tag_agreement=rate)
+            detail = f"{', '.join(verdict.notes)} of {total}"
+            case = "all cases" if len(heads) == 1 else f"all cases, {head}"
+            report.checks.append(Check(name, case, verdict.ok, detail, tag_agreement=rate))
     return report

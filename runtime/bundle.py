@@ -30,7 +30,15 @@ from typing import Any, TypeVar
 from .contract import IOContract
 from .errors import BundleError
 from .files import sha256_file
-from .layout import MANIFEST, MODEL, READ_FORMATS, REQUIRED_FILES, VERIFICATION, VOCAB_FILES
+from .layout import (
+    LABEL_FILES,
+    MANIFEST,
+    MODEL,
+    READ_FORMATS,
+    REQUIRED_FILES,
+    VERIFICATION,
+    VOCAB_FILES,
+)
 from .vocab import Encoder, Vocab
 
 #: Manifest keys that the identity hash (embedded in the model files) covers. The
@@ -49,6 +57,9 @@ IDENTITY_KEYS = (
     "corpus",
     "metrics",
 )
+#: Identity fields a manifest has only where they apply (covered when present, so the
+#: identity of a bundle without them is unchanged): the joint tagger's label lists.
+OPTIONAL_IDENTITY_KEYS = ("labels",)
 
 T = TypeVar("T")
 
@@ -57,6 +68,7 @@ def identity_files(core: Mapping[str, Any]) -> list[str]:
     """The files whose sha256 the identity covers (format 2): the vocabularies, the tag
     list and the fast graph's form list, as the manifest names them."""
     names = [core["vocab_files"][role] for role in VOCAB_FILES]
+    names += [core["vocab_files"][h] for h in LABEL_FILES if h in core["vocab_files"]]
     if core.get("fast_path"):
         names.append(core["fast_path"]["forms"])
     return names
@@ -68,6 +80,7 @@ def identity_sha256(core: Mapping[str, Any], file_sha256: Mapping[str, str]) -> 
     :func:`identity_files` (name → sha256)."""
     doc: dict[str, Any] = {k: core.get(k) for k in IDENTITY_KEYS}
     if core.get("format_version") != 1:
+        doc.update({k: core[k] for k in OPTIONAL_IDENTITY_KEYS if k in core})
         doc["file_sha256"] = {name: file_sha256.get(name) for name in identity_files(core)}
     return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=True).encode()).hexdigest()
 
@@ -138,7 +151,8 @@ class Manifest:
     name: str
     version: str
     contract: IOContract
-    tags: list[str]
+    tags: list[str]  # UPOS
+    labels: dict[str, list[str]]  # every head's labels, in output order ("upos": tags)
     files: dict[str, FileEntry]
     vocab_files: VocabFiles
     model: ModelShape
@@ -278,14 +292,32 @@ def _files(where: Path, value: object) -> dict[str, FileEntry]:
     return out
 
 
-def _tags(where: Path, value: list) -> list[str]:
+def _tags(where: Path, value: object, field: str = "tags") -> list[str]:
     if (
-        not value
+        not isinstance(value, list)
+        or not value
         or not all(isinstance(t, str) and t for t in value)
         or len(set(value)) != len(value)
     ):
-        raise BundleError(f"{where}: manifest field 'tags' must hold distinct non-empty strings")
+        raise BundleError(
+            f"{where}: manifest field {field!r} must be a list of distinct non-empty strings"
+        )
     return list(value)
+
+
+def _labels(where: Path, top: _Fields, contract: IOContract, tags: list[str]) -> dict[str, list]:
+    """Every head's label list: UPOS's is ``tags``, the others' are in ``labels``; the
+    heads must be the contract's outputs, in order."""
+    extra = top.sub("labels", optional=True)
+    labels = {"upos": tags}
+    for head, value in (extra.value if extra else {}).items():
+        labels[head] = _tags(where, value, f"labels.{head}")
+    if list(labels) != contract.heads:
+        raise BundleError(
+            f"{where}: the label lists ({', '.join(labels)}) do not match the contract's "
+            f"outputs ({', '.join(contract.heads)})"
+        )
+    return labels
 
 
 def _listed(where: Path, files: Mapping[str, FileEntry], field: str, name: str) -> str:
@@ -350,14 +382,19 @@ def parse_manifest(root: Path, data: object) -> Manifest:
     fast = top.sub("fast_path", optional=True)
     ckpt = top.sub("checkpoint", optional=True)
     scored = top.sub("gate", optional=True)
+    contract = top.parse("contract", IOContract.from_dict)
+    tags = _tags(where, top.get("tags", list, "a non-empty list of tag names"))
+    for head in contract.heads[1:]:  # a joint tagger's label files are listed too
+        _listed(where, files, f"vocab_files.{head}", vf.text(head))
     return Manifest(
         root=root,
         data=data,  # type: ignore[arg-type]
         format_version=version,
         name=top.text("name"),
         version=top.text("version"),
-        contract=top.parse("contract", IOContract.from_dict),
-        tags=_tags(where, top.get("tags", list, "a non-empty list of tag names")),
+        contract=contract,
+        tags=tags,
+        labels=_labels(where, top, contract, tags),
         files=files,
         vocab_files=VocabFiles(
             *(_listed(where, files, f"vocab_files.{r}", vf.text(r)) for r in VOCAB_FILES)

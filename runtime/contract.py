@@ -4,7 +4,9 @@ Names, dtypes and axes of every input and output, the ONNX opset and the parity
 tolerance. The ONNX export, the TorchScript wrapper, the verification gate, the
 manifest and the runtime's session feeding all read this one object.
 
-:data:`CONTRACT` is the model as trained (``model.onnx``, TorchScript, Triton).
+:data:`CONTRACT` is the model as trained (``model.onnx``, TorchScript, Triton), with one
+log-probability output per head (:meth:`IOContract.with_heads`; UPOS-only as declared
+here, UPOS + XPOS + UFeats for the joint tagger).
 :data:`FAST_CONTRACT` is the runtime's fast graph (``model.fast.onnx``): the same
 network with the character BiLSTM's output for every training word form computed once
 at export time and stored in the graph as a table. ``feat_idx`` picks each token's row:
@@ -14,6 +16,7 @@ a table row for a known form, or ``table_rows + j`` for the ``j``-th row of
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass
 
 from .errors import BundleError
@@ -23,12 +26,38 @@ DYNAMIC_AXES = ("batch", "seq", "word_len", "new_words")
 #: Element types a contract may declare (what the runtime feeds and Triton maps).
 DTYPES = ("int64", "int32", "float32", "float16")
 
+#: The output heads, in output order, each with its output's name and its label axis
+#: (fixed by the head's label list). UPOS keeps the names of the UPOS-only contract
+#: (``log_probs`` over ``tags``), so a UPOS-only bundle is the one-head case.
+HEAD_OUTPUTS = {
+    "upos": ("log_probs", "tags"),
+    "xpos": ("xpos_log_probs", "xpos"),
+    "feats": ("feats_log_probs", "feats"),
+}
+LABEL_AXES = tuple(axis for _, axis in HEAD_OUTPUTS.values())
+
+
+def head_of(spec: TensorSpec) -> str:
+    """The head an output belongs to, from its label axis (its last one)."""
+    for head, (_, axis) in HEAD_OUTPUTS.items():
+        if spec.axes[-1:] == (axis,):
+            return head
+    raise BundleError(f"output {spec.name!r} has no label axis ({', '.join(LABEL_AXES)})")
+
+
+def head_outputs(heads: tuple[str, ...] | list[str]) -> tuple[TensorSpec, ...]:
+    """One log-probability output ``(batch, seq, labels)`` per head, in ``heads`` order."""
+    return tuple(
+        TensorSpec(HEAD_OUTPUTS[h][0], "float32", ("batch", "seq", HEAD_OUTPUTS[h][1]))
+        for h in heads
+    )
+
 
 @dataclass(frozen=True)
 class TensorSpec:
     name: str
     dtype: str  # numpy / ONNX element type name: "int64", "float32"
-    axes: tuple[str, ...]  # symbolic names; "tags" is fixed by the tag set
+    axes: tuple[str, ...]  # symbolic names; label axes (tags, xpos, feats) are fixed
 
     def shape(self, dims: dict[str, int]) -> tuple[int | str, ...]:
         """Declared shape: dynamic axes stay symbolic, fixed ones come from ``dims``."""
@@ -78,6 +107,15 @@ class IOContract:
     def output_names(self) -> list[str]:
         return [s.name for s in self.outputs]
 
+    @property
+    def heads(self) -> list[str]:
+        """The output heads in output order (``["upos"]`` for a UPOS-only model)."""
+        return [head_of(s) for s in self.outputs]
+
+    def with_heads(self, heads: tuple[str, ...] | list[str]) -> IOContract:
+        """This contract with one output per head (:func:`head_outputs`)."""
+        return dataclasses.replace(self, outputs=head_outputs(heads))
+
 
 def _list(value: object, what: str) -> list:
     if not isinstance(value, (list, tuple)) or not value:
@@ -101,8 +139,10 @@ def _spec(s: object) -> TensorSpec:
         raise TypeError(f"tensor name {name!r} is not a non-empty string")
     if dtype not in DTYPES:
         raise ValueError(f"{name}: dtype {dtype!r} is not one of {', '.join(DTYPES)}")
-    if not isinstance(axes, (list, tuple)) or not all(a in (*DYNAMIC_AXES, "tags") for a in axes):
-        raise ValueError(f"{name}: axes {axes!r} must be a list of {(*DYNAMIC_AXES, 'tags')}")
+    if not isinstance(axes, (list, tuple)) or not all(
+        a in (*DYNAMIC_AXES, *LABEL_AXES) for a in axes
+    ):
+        raise ValueError(f"{name}: axes {axes!r} must be a list of {(*DYNAMIC_AXES, *LABEL_AXES)}")
     return TensorSpec(name, dtype, tuple(axes))
 
 
@@ -112,7 +152,7 @@ CONTRACT = IOContract(
         TensorSpec("char_ids", "int64", ("batch", "seq", "word_len")),
         TensorSpec("lengths", "int64", ("batch",)),
     ),
-    outputs=(TensorSpec("log_probs", "float32", ("batch", "seq", "tags")),),
+    outputs=head_outputs(("upos",)),
     opset=18,
     atol=1e-4,
     int8_min_tag_agreement=0.98,

@@ -34,6 +34,8 @@ TORCHSCRIPT = "model.torchscript.pt"
 WORDS = "words.json"
 CHARS = "chars.json"
 TAGS = "tags.json"
+XPOS = "xpos.json"
+FEATS = "feats.json"
 VERIFICATION = "verification.json"
 CURVE = "training_curve.png"
 MODEL_CARD = "MODEL_CARD.md"
@@ -43,8 +45,11 @@ REQUIRED_FILES = (MODEL, WORDS, CHARS, TAGS)
 #: The model files a bundle may hold, in the order the CLI and the bench report them.
 MODEL_FILES = (MODEL, FAST_MODEL, MODEL_INT8, FAST_INT8, TORCHSCRIPT)
 
-#: The vocabulary files (manifest ``vocab_files``: role → file name).
+#: The vocabulary files every bundle has (manifest ``vocab_files``: role → file name).
 VOCAB_FILES = {"words": WORDS, "chars": CHARS, "tags": TAGS}
+#: Each output head's label list (UPOS's is ``tags``); a joint tagger's bundle lists the
+#: XPOS and UFeats ones in ``vocab_files`` too, under the head's name.
+LABEL_FILES = {"upos": TAGS, "xpos": XPOS, "feats": FEATS}
 
 #: What each file is (model card, README).
 FILES_DOC = {
@@ -58,6 +63,8 @@ FILES_DOC = {
     WORDS: "word vocabulary (JSON list, <pad>=0, <unk>=1)",
     CHARS: "character vocabulary (JSON list, <pad>=0, <unk>=1)",
     TAGS: "UPOS tag list (output unit order)",
+    XPOS: "XPOS tag list (output unit order of xpos_log_probs)",
+    FEATS: "UFeats labels: whole FEATS strings (output unit order of feats_log_probs)",
     VERIFICATION: "the sentences the verification gate runs",
     CURVE: "train loss and dev accuracy per epoch",
     MODEL_CARD: "model card",

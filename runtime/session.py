@@ -1,7 +1,7 @@
 """An onnxruntime session fed and read through the I/O contract.
 
 model = OnnxModel(root / MODEL, CONTRACT, provider="cpu", identity=manifest.identity)
-log_probs = model.run(encoder.encode([["Hello", "world"]]))  # (batch, seq, tags)
+log_probs = model.run(encoder.encode([["Hello", "world"]]))  # {head: (batch, seq, labels)}
 fast = FastModel(root / FAST_MODEL, FAST_CONTRACT, load_forms(root / FAST_FORMS), "cpu")
 
 ``identity``: the manifest's identity hash; the graph's metadata must name it (a model file
@@ -102,6 +102,7 @@ class OnnxModel:
                 f"{contract.input_names} → {contract.output_names}"
             )
         self.dtypes = {s.name: np.dtype(s.dtype) for s in contract.inputs}
+        self.heads = contract.heads
 
     @property
     def provider(self) -> str:
@@ -111,15 +112,16 @@ class OnnxModel:
     def inputs(self, batch: EncodedBatch) -> dict[str, np.ndarray]:
         return {"word_ids": batch.word_ids, "char_ids": batch.char_ids, "lengths": batch.lengths}
 
-    def run(self, batch: EncodedBatch) -> np.ndarray:
-        """Log-probabilities ``(batch, seq, tags)`` for an encoded batch."""
+    def run(self, batch: EncodedBatch) -> dict[str, np.ndarray]:
+        """Log-probabilities per head, ``{head: (batch, seq, labels)}``, for an encoded
+        batch (heads in the contract's output order)."""
         arrays = self.inputs(batch)
         feed = {
             name: np.ascontiguousarray(arrays[name], dtype=self.dtypes[name])
             for name in self.contract.input_names
         }
-        (out,) = self.session.run(self.contract.output_names, feed)
-        return out
+        outs = self.session.run(self.contract.output_names, feed)
+        return dict(zip(self.heads, outs, strict=True))
 
 
 def load_forms(path: str | Path) -> list[str]:

@@ -28,20 +28,62 @@ from .layout import MODEL, MODEL_INT8
 from .session import FastModel, OnnxModel, load_forms
 from .tokenizer import sentences as split_text
 
+TopK = list[list[tuple[str, float]]]  # per word: the k best (label, probability)
+
 
 @dataclass
 class TaggedSentence:
+    """One tagged sentence. ``tags`` are UPOS; a joint tagger's bundle also fills
+    ``xpos`` (Penn Treebank tags for English) and ``feats`` (FEATS strings, ``_`` = none).
+    Probabilities and top-k are given per head where asked (``probs``/``top_k`` for
+    UPOS, ``xpos_probs``/``xpos_top_k``, ``feats_probs``/``feats_top_k``)."""
+
     words: list[str]
     tags: list[str]
     probs: list[float] | None = None  # probability of each chosen tag
-    top_k: list[list[tuple[str, float]]] | None = None  # k best (tag, probability)
+    top_k: TopK | None = None  # k best (tag, probability)
+    xpos: list[str] | None = None
+    feats: list[str] | None = None
+    xpos_probs: list[float] | None = None
+    xpos_top_k: TopK | None = None
+    feats_probs: list[float] | None = None
+    feats_top_k: TopK | None = None
+
+    @property
+    def upos(self) -> list[str]:
+        return self.tags
+
+    def labels(self, head: str) -> list[str] | None:
+        """One head's labels: ``upos`` (= ``tags``), ``xpos`` or ``feats``."""
+        return self.tags if head == "upos" else getattr(self, head)
+
+    def head_probs(self, head: str) -> list[float] | None:
+        return self.probs if head == "upos" else getattr(self, f"{head}_probs")
+
+    def head_top_k(self, head: str) -> TopK | None:
+        return self.top_k if head == "upos" else getattr(self, f"{head}_top_k")
+
+    def set_head(
+        self, head: str, labels: list[str], probs: list[float] | None, top_k: TopK | None
+    ) -> None:
+        prefix = "" if head == "upos" else f"{head}_"
+        setattr(self, "tags" if head == "upos" else head, labels)
+        setattr(self, f"{prefix}probs", probs)
+        setattr(self, f"{prefix}top_k", top_k)
 
     def to_dict(self) -> dict[str, Any]:
+        """``words``, ``tags`` (UPOS), ``xpos``, ``feats`` where the model has them, and
+        ``probs``/``top_k`` (and ``xpos_probs``, … per head) where they were asked for."""
         d: dict[str, Any] = {"words": self.words, "tags": self.tags}
-        if self.probs is not None:
-            d["probs"] = [round(p, 6) for p in self.probs]
-        if self.top_k is not None:
-            d["top_k"] = [[[t, round(p, 6)] for t, p in row] for row in self.top_k]
+        for head in ("xpos", "feats"):
+            if self.labels(head) is not None:
+                d[head] = self.labels(head)
+        for head in ("upos", "xpos", "feats"):
+            prefix = "" if head == "upos" else f"{head}_"
+            if (probs := self.head_probs(head)) is not None:
+                d[f"{prefix}probs"] = [round(p, 6) for p in probs]
+            if (top := self.head_top_k(head)) is not None:
+                d[f"{prefix}top_k"] = [[[t, round(p, 6)] for t, p in row] for row in top]
         return d
 
 
@@ -50,8 +92,10 @@ class Tagger:
         self.manifest = manifest
         self.model = model
         self.encoder = manifest.encoder()
-        self.tags = manifest.tags
-        self._tag_array = np.array(self.tags, dtype=object)
+        self.tags = manifest.tags  # UPOS
+        self.labels = manifest.labels  # every head's labels, in output order
+        self.heads = list(self.labels)
+        self._label_arrays = {h: np.array(v, dtype=object) for h, v in self.labels.items()}
 
     @classmethod
     def load(
@@ -102,11 +146,9 @@ class Tagger:
         """Tag pre-tokenized sentences (any number; empty ones give empty results),
         bucketed by length under a token budget and returned in input order."""
         sentences = _check_sentences(sentences)
-        k = _check_top_k(top_k, len(self.tags))
+        k = _check_top_k(top_k)
         nonempty = [i for i, s in enumerate(sentences) if s]
-        out = [
-            TaggedSentence([], [], [] if probs or k else None, [] if k else None) for _ in sentences
-        ]
+        out = [self._empty(k, probs) for _ in sentences]
         if not nonempty:
             return out
         log_probs = run_batched(
@@ -116,19 +158,33 @@ class Tagger:
             out[i] = self._result(sentences[i], lp, k, probs)
         return out
 
-    def _result(self, words: list[str], lp: np.ndarray, k: int, probs: bool) -> TaggedSentence:
-        """One sentence's log-probabilities ``(len, tags)`` → its tags (and what was asked)."""
-        best = lp.argmax(-1)  # (len,)
-        res = TaggedSentence(words, self._tag_array[best].tolist())
-        if probs or k:
-            p = np.exp(lp)  # (len, tags)
-            res.probs = p[np.arange(len(best)), best].astype(float).tolist()
-            if k:
-                order = np.argsort(-p, axis=1)[:, :k]  # (len, k)
-                res.top_k = [
-                    [(self.tags[j], float(row[j])) for j in o]
-                    for o, row in zip(order, p, strict=True)
-                ]
+    def _empty(self, k: int, probs: bool) -> TaggedSentence:
+        res = TaggedSentence([], [])
+        for head in self.heads:
+            res.set_head(head, [], [] if probs or k else None, [] if k else None)
+        return res
+
+    def _result(
+        self, words: list[str], lps: dict[str, np.ndarray], k: int, probs: bool
+    ) -> TaggedSentence:
+        """One sentence's log-probabilities ``{head: (len, labels)}`` → its labels per
+        head (and what was asked: probabilities, the k best, capped at each head's
+        label count)."""
+        res = TaggedSentence(words, [])
+        for head, lp in lps.items():
+            best = lp.argmax(-1)  # (len,)
+            labels = self._label_arrays[head]
+            head_probs, top = None, None
+            if probs or k:
+                p = np.exp(lp)  # (len, labels)
+                head_probs = p[np.arange(len(best)), best].astype(float).tolist()
+                if k:
+                    order = np.argsort(-p, axis=1)[:, : min(k, p.shape[1])]  # (len, k)
+                    top = [
+                        [(labels[j], float(row[j])) for j in o]
+                        for o, row in zip(order, p, strict=True)
+                    ]
+            res.set_head(head, labels[best].tolist(), head_probs, top)
         return res
 
     def tag_text(self, text: str, top_k: int = 0, probs: bool = False) -> list[TaggedSentence]:
@@ -174,10 +230,11 @@ def _check_sentences(sentences: Sequence[Sequence[str]]) -> list[list[str]]:
     return out
 
 
-def _check_top_k(top_k: int, n_tags: int) -> int:
-    """``top_k`` as the number of alternatives to give: capped at the tag set's size."""
+def _check_top_k(top_k: int) -> int:
+    """``top_k`` as the number of alternatives to give (each head caps it at its label
+    count)."""
     if isinstance(top_k, bool) or not isinstance(top_k, int | np.integer):
         raise TypeError(f"top_k must be an integer, got {type(top_k).__name__}")
     if top_k < 0:
         raise ValueError(f"top_k must be 0 (none) or more, got {top_k}")
-    return min(int(top_k), n_tags)
+    return int(top_k)

@@ -27,8 +27,8 @@ TRITON_DTYPES = {
 }
 
 
-def _tensor(spec: TensorSpec, n_tags: int) -> str:
-    dims = [-1 if a in DYNAMIC_AXES else n_tags for a in spec.axes]
+def _tensor(spec: TensorSpec, label_dims: dict[str, int]) -> str:
+    dims = [-1 if a in DYNAMIC_AXES else label_dims[a] for a in spec.axes]
     return (
         f'  {{\n    name: "{spec.name}"\n    data_type: {TRITON_DTYPES[spec.dtype]}\n'
         f"    dims: [ {', '.join(str(d) for d in dims)} ]\n  }}"
@@ -50,9 +50,13 @@ def config_pbtxt(
     instances: int = 1,
     kind: str = "KIND_AUTO",
 ) -> str:
-    n_tags = len(man.tags)
-    ins = ",\n".join(_tensor(s, n_tags) for s in contract_inputs)
-    outs = ",\n".join(_tensor(s, n_tags) for s in contract_outputs)
+    # each head's label axis has its label count: tags (UPOS), xpos, feats
+    label_dims = {
+        spec.axes[-1]: len(man.labels[head])
+        for head, spec in zip(man.contract.heads, man.contract.outputs, strict=True)
+    }
+    ins = ",\n".join(_tensor(s, label_dims) for s in contract_inputs)
+    outs = ",\n".join(_tensor(s, label_dims) for s in contract_outputs)
     return (
         f'name: {_quote(name)}\nbackend: "onnxruntime"\nmax_batch_size: 0\n'
         f"input [\n{ins}\n]\noutput [\n{outs}\n]\n"
@@ -88,6 +92,10 @@ def export_triton(
         (tmp / "config.pbtxt").write_text(
             config_pbtxt(name, man, man.contract.inputs, man.contract.outputs, instances), "utf-8"
         )
+        # clients need the encoding and every head's labels (the output units' order)
+        label_files = [man.data["vocab_files"][h] for h in man.contract.heads[1:]]
         for vocab in (man.vocab_files.words, man.vocab_files.chars, man.vocab_files.tags):
-            shutil.copyfile(man.path(vocab), tmp / vocab)  # clients need the encoding
+            shutil.copyfile(man.path(vocab), tmp / vocab)
+        for vocab in label_files:
+            shutil.copyfile(man.path(vocab), tmp / vocab)
     return target

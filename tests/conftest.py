@@ -97,40 +97,39 @@ REPO = Path(__file__).resolve().parents[1]
 EWT = (REPO / ".." / "shared" / "data" / "ud-english-ewt").resolve()
 
 
-@pytest.fixture(scope="session")
-def toy_bundle(tmp_path_factory):
-    """A tiny model trained on the toy corpus and exported as a verified bundle (once per
-    test session). Returns (bundle path, checkpoint path, corpus path)."""
+def make_toy_bundle(root: Path, name: str, heads: tuple[str, ...]) -> tuple[Path, Path, Path]:
+    """Train a tiny model with ``heads`` on the toy corpus and export it as a verified
+    bundle. Returns (bundle path, checkpoint path, corpus path)."""
     from postag.data import read_conllu
     from postag.export.bundle import build_bundle
     from postag.export.config import ModelConfig, TrainConfig
     from postag.export.trainer import train
 
-    root = tmp_path_factory.mktemp("toy-bundle")
     corpus = write_toy_corpus(root / "corpus")
     dev = read_conllu(corpus / "toy-ud-dev.conllu")
     test = read_conllu(corpus / "toy-ud-test.conllu")
     ckpt = root / "m.pt"
-    small = ModelConfig(word_dim=16, char_dim=8, char_hidden=8, hidden=16, layers=2, dropout=0.1)
+    small = ModelConfig(
+        word_dim=16, char_dim=8, char_hidden=8, hidden=16, layers=2, dropout=0.1, heads=heads
+    )
     fast = TrainConfig(epochs=4, batch_size=16, lr=0.01, patience=4, threads=1)
     train_set = read_conllu(corpus / "toy-ud-train.conllu")
-    train(
-        train_set,
-        dev,
-        small,
-        fast,
-        checkpoint_path=ckpt,
-        log=lambda _: None,
-        progress=False,
-    )
+    train(train_set, dev, small, fast, checkpoint_path=ckpt, log=lambda _: None, progress=False)
     res = build_bundle(
-        ckpt,
-        root / "out" / "toy",
-        dev,
-        test,
-        train_set,
-        name="toy",
-        threads=1,
-        log=lambda _: None,
+        ckpt, root / "out" / name, dev, test, train_set, name=name, threads=1, log=lambda _: None
     )
     return res.path, ckpt, corpus
+
+
+@pytest.fixture(scope="session")
+def toy_bundle(tmp_path_factory):
+    """The joint tagger (UPOS + XPOS + UFeats), tiny, trained on the toy corpus and
+    exported as a verified bundle once per test session: (bundle, checkpoint, corpus)."""
+    return make_toy_bundle(tmp_path_factory.mktemp("toy-bundle"), "toy", ("upos", "xpos", "feats"))
+
+
+@pytest.fixture(scope="session")
+def upos_bundle(tmp_path_factory):
+    """A UPOS-only model (as every bundle was before the joint tagger, and the seed
+    preset still is), tiny, exported once per session: (bundle, checkpoint, corpus)."""
+    return make_toy_bundle(tmp_path_factory.mktemp("upos-bundle"), "upos", ("upos",))

@@ -37,14 +37,20 @@ def test_backends_agree_on_an_encoded_batch(toy):
     man, backends = toy
     batch = man.encoder().encode([["The", "dog", "sees", "a", "cat", "."], ["Zyxwv"]])
     out = {b.name: b.run(batch) for b in backends}
-    for name, lp in out.items():
-        assert lp.shape == (2, 6, len(man.tags)) and lp.dtype == np.float32, name
-    ref = out["onnx-fp32"]
-    for name in ("torchscript", "onnx-fast"):  # fp32: the same numbers within atol
-        assert float(np.abs(out[name][0] - ref[0]).max()) <= man.contract.atol, name
-        assert float(np.abs(out[name][1, :1] - ref[1, :1]).max()) <= man.contract.atol, name
-    # probabilities: each real token's distribution sums to one
-    np.testing.assert_allclose(np.exp(ref[0]).sum(-1), 1.0, rtol=1e-5)
+    assert man.contract.heads == ["upos", "xpos", "feats"]  # the toy bundle is a joint tagger
+    for name, heads in out.items():
+        assert list(heads) == man.contract.heads, name
+        for head, lp in heads.items():
+            want = (2, 6, len(man.labels[head]))
+            assert lp.shape == want and lp.dtype == np.float32, (name, head)
+    for head in man.contract.heads:
+        ref = out["onnx-fp32"][head]
+        for name in ("torchscript", "onnx-fast"):  # fp32: the same numbers within atol
+            got = out[name][head]
+            assert float(np.abs(got[0] - ref[0]).max()) <= man.contract.atol, (name, head)
+            assert float(np.abs(got[1, :1] - ref[1, :1]).max()) <= man.contract.atol, (name, head)
+        # probabilities: each real token's distribution sums to one
+        np.testing.assert_allclose(np.exp(ref[0]).sum(-1), 1.0, rtol=1e-5)
 
 
 def test_a_bundle_without_fast_or_int8_graphs_has_fewer_backends(toy_bundle, tmp_path):

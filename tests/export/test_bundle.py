@@ -26,7 +26,7 @@ from postag.export.bundle import (
     torchscript_metadata,
 )
 from postag.export.checkpoint import Checkpoint
-from postag.export.config import ModelConfig
+from postag.export.config import HEADS, ModelConfig
 from postag.export.verify import Case
 from postag.files import sha256_file
 from tests.runtime.test_bundle import to_format_1
@@ -76,6 +76,8 @@ def test_bundle_contents_and_manifest(exported, toy_bundle):
         "words.json",
         "chars.json",
         "tags.json",
+        "xpos.json",
+        "feats.json",
         "verification.json",
         "training_curve.png",
         "MODEL_CARD.md",
@@ -86,18 +88,24 @@ def test_bundle_contents_and_manifest(exported, toy_bundle):
     assert d["files"]["model.onnx"]["sha256"] == sha256_file(res.path / "model.onnx")
     assert d["producers"]["torch"] == str(torch.__version__)
     assert ModelConfig.from_dict(d["model_config"]) == Checkpoint.load(ckpt_path).model_config
-    assert IOContract.from_dict(d["contract"]) == CONTRACT  # contract round-trips
+    # the contract round-trips: one output per head, in head order
+    assert IOContract.from_dict(d["contract"]) == CONTRACT.with_heads(HEADS)
     assert d["tags"] == json.loads((res.path / "tags.json").read_text())
+    for head in ("xpos", "feats"):  # each head's labels: in the manifest and a file
+        assert d["labels"][head] == json.loads((res.path / f"{head}.json").read_text())
+        assert d["vocab_files"][head] == f"{head}.json"
+    assert man.labels == {"upos": d["tags"], **d["labels"]}
     assert d["validation"]["ok"] is True
     assert d["format_version"] == 2
     test = read_conllu(corpus / "toy-ud-test.conllu")  # the int8 accuracy checks scored it
     assert d["gate"] == {"split": "test", "sentences": 60, "sha256": sentences_sha256(test)}
-    assert 0.9 < d["evaluation"]["onnx-int8"]["test_accuracy"] <= 1
+    for key in ("test_accuracy", "test_xpos_accuracy", "test_feats_accuracy"):  # every head
+        assert 0.85 < d["evaluation"]["onnx-int8"][key] <= 1, key
     assert d["checkpoint"]["sha256"] == sha256_file(ckpt_path)
     # the fast graph: forms from the training corpus, most frequent first; same accuracy
     forms = json.loads((res.path / "char_forms.json").read_text())
     assert d["fast_path"]["table_rows"] == len(forms) + 1
-    assert IOContract.from_dict(d["fast_path"]["contract"]) == FAST_CONTRACT
+    assert IOContract.from_dict(d["fast_path"]["contract"]) == FAST_CONTRACT.with_heads(HEADS)
     train_words = [w for s in read_conllu(corpus / "toy-ud-train.conllu") for w in s.words]
     assert sorted(forms) == sorted(set(train_words))
     assert train_words.count(forms[0]) == max(map(train_words.count, set(train_words)))
@@ -125,6 +133,8 @@ def test_onnx_declares_symbolic_axes_and_identity(exported):
             "char_ids": ["batch", "seq", "word_len"],
             "lengths": ["batch"],
             "log_probs": ["batch", "seq", len(man.tags)],
+            "xpos_log_probs": ["batch", "seq", len(man.labels["xpos"])],
+            "feats_log_probs": ["batch", "seq", len(man.labels["feats"])],
         }
         meta = {p.key: p.value for p in proto.metadata_props}
         assert meta["postag.name"] == "toy"
@@ -147,7 +157,7 @@ def test_torchscript_loads_without_postag_code(exported, tmp_path):
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True
     )
-    assert out.stdout.strip() == "(1, 2, 9)"
+    assert out.stdout.strip() == "(1, 2, 9)"  # UPOS: 9 toy tags (then XPOS, UFeats)
 
 
 def verify_cli(bundle: Path, ckpt: Path, corpus: Path | None, *more: str):
@@ -174,39 +184,62 @@ def test_verify_prints_the_checks_and_verdict_the_export_ran(exported, toy_bundl
     assert out.output.splitlines()[len(got)] == f"all {len(got)} checks passed"
     # every kind of check the export runs is re-run, including int8 accuracy on test
     cases = {(c.backend, c.case) for c in recorded}
-    assert {("onnx-int8", "test accuracy"), ("onnx-fast-int8", "test accuracy")} <= cases
+    for head in HEADS:  # int8 accuracy on test, every head
+        assert {
+            ("onnx-int8", f"test {head} accuracy"),
+            ("onnx-fast-int8", f"test {head} accuracy"),
+        } <= cases
     assert ("model.onnx", "manifest identity") in cases
     assert ("model.torchscript.pt", "manifest identity") in cases
     assert ("model.fast.int8.onnx", "declared shapes") in cases
-    assert ("onnx-fast-int8", "all cases") in cases
+    assert all(("onnx-fast-int8", f"all cases, {h}") in cases for h in HEADS)
 
 
 def test_verify_fails_an_int8_accuracy_drop(exported, toy_bundle, monkeypatch):
     res, ckpt_path, *_ = exported
     real = bundle_mod.onnx_accuracies
 
-    def worse_int8(backends, ckpt, sentences):
+    def worse_int8(backends, ckpt, sentences):  # 2 points worse XPOS for onnx-int8
         acc = real(backends, ckpt, sentences)
-        return {k: v - (0.02 if k == "onnx-int8" else 0.0) for k, v in acc.items()}
+        acc["onnx-int8"]["xpos"] -= 0.02
+        return acc
 
     monkeypatch.setattr(bundle_mod, "onnx_accuracies", worse_int8)
     out = verify_cli(res.path, ckpt_path, toy_bundle[2])
     assert out.exit_code == 1
     bad = [x for x in check_lines(out.output) if x.startswith("✗")]
-    assert len(bad) == 1 and bad[0].split()[1:4] == ["onnx-int8", "test", "accuracy"]
+    assert len(bad) == 1 and bad[0].split()[1:5] == ["onnx-int8", "test", "xpos", "accuracy"]
     assert "accuracy drop 2.00 pt > 1 pt" in bad[0]
-    assert "1 of " in out.output and "checks failed: onnx-int8 test accuracy" in out.output
+    assert "1 of " in out.output and "checks failed: onnx-int8 test xpos accuracy" in out.output
 
 
 def test_accuracy_checks_pair_each_int8_graph_with_its_fp32_graph():
-    acc = {"onnx-fp32": 0.95, "onnx-int8": 0.945, "onnx-fast": 0.95, "onnx-fast-int8": 0.93}
+    acc = {
+        k: {"upos": v}
+        for k, v in {
+            "onnx-fp32": 0.95,
+            "onnx-int8": 0.945,
+            "onnx-fast": 0.95,
+            "onnx-fast-int8": 0.93,
+        }.items()
+    }
     checks = accuracy_checks(CONTRACT, "dev", acc)
     assert [(c.backend, c.case, c.ok) for c in checks] == [
         ("onnx-int8", "dev accuracy", True),  # half a point
         ("onnx-fast-int8", "dev accuracy", False),  # 2 points
     ]
     assert checks[1].detail == "93.00% vs fp32 95.00%, accuracy drop 2.00 pt > 1 pt"
-    assert accuracy_checks(CONTRACT, "dev", {"onnx-int8": 0.5}) == []  # no fp32 to compare
+    assert accuracy_checks(CONTRACT, "dev", {"onnx-int8": {"upos": 0.5}}) == []  # no fp32
+    # a joint tagger: one check per head, named by it
+    joint = CONTRACT.with_heads(HEADS)
+    acc = {k: {h: 0.95 for h in HEADS} for k in ("onnx-fp32", "onnx-int8")}
+    acc["onnx-int8"]["feats"] = 0.9
+    checks = accuracy_checks(joint, "test", acc)
+    assert [(c.case, c.ok) for c in checks] == [
+        ("test upos accuracy", True),
+        ("test xpos accuracy", True),
+        ("test feats accuracy", False),
+    ]
 
 
 def test_verify_refuses_a_missing_or_different_corpus(exported, toy_bundle, tmp_path):
@@ -243,26 +276,27 @@ def test_verify_refuses_checks_other_than_the_exports(exported, toy_bundle, tmp_
     assert f"new: {dropped['backend']} {dropped['case']}" in out.output
 
 
-def test_verify_reruns_a_format_1_bundle(exported, toy_bundle, tmp_path):
+def test_verify_reruns_a_format_1_bundle(upos_bundle, tmp_path):
     """A format-1 manifest records no `gate`: the corpus' test file sha256 stands in."""
-    res, ckpt_path, *_ = exported
-    test_file = toy_bundle[2] / "toy-ud-test.conllu"
-    old = to_format_1(res.path, tmp_path / "v1", corpus_test=test_file, torchscript=True)
-    out = verify_cli(old, ckpt_path, toy_bundle[2])
+    path, ckpt_path, corpus = upos_bundle
+    test_file = corpus / "toy-ud-test.conllu"
+    old = to_format_1(path, tmp_path / "v1", corpus_test=test_file, torchscript=True)
+    out = verify_cli(old, ckpt_path, corpus)
     assert out.exit_code == 0, out.output
     assert ["✓", "onnx-int8", "test", "accuracy"] in [
         x.split()[:4] for x in check_lines(out.output)
     ]
-    unrecorded = to_format_1(res.path, tmp_path / "v1b", corpus_test=None, torchscript=True)
-    out = verify_cli(unrecorded, ckpt_path, toy_bundle[2])
+    unrecorded = to_format_1(path, tmp_path / "v1b", corpus_test=None, torchscript=True)
+    out = verify_cli(unrecorded, ckpt_path, corpus)
     assert out.exit_code == 1 and "re-export the bundle to verify it" in out.output
 
 
 def gate_of(root: Path, ckpt_path: Path, cases: list[Case]):
     """The export's gate on ``root`` (no accuracy split: the structural checks only)."""
     man = json.loads((root / "manifest.json").read_text())
-    contracts = {"contract": CONTRACT, "fast": FAST_CONTRACT}
-    backends = bundle_backends(root, CONTRACT, threads=1)
+    contract = IOContract.from_dict(man["contract"])
+    contracts = {"contract": contract, "fast": FAST_CONTRACT.with_heads(contract.heads)}
+    backends = bundle_backends(root, contract, threads=1)
     ckpt = Checkpoint.load(ckpt_path)
     return run_gate(root, ckpt, contracts, cases, man["manifest_sha256"], backends, "dev", {})
 

@@ -13,8 +13,15 @@ from postag.cli import cli
 from postag.contract import CONTRACT
 from postag.export.backends import Backend
 from postag.export.parity import compare_backends, markdown_table, write_report
-from postag.export.predict import torch_runner
+from postag.export.predict import torch_heads_runner
 from tests.export.test_verify import WORDS, tiny  # noqa: F401 - the tiny model fixture
+
+
+def torch_runner(model):  # noqa: ANN001, ANN201
+    """The UPOS log-probs of a model as one array (the one-head runners these tests build)."""
+    run = torch_heads_runner(model, model.cfg.heads)
+    return lambda batch: run(batch)["upos"]
+
 
 SENTENCES = [["the", "dog", "runs", "."], ["a", "cat", "sleeps"], WORDS * 4, ["."]]
 TOKENS = 4 + 3 + 28 + 1
@@ -93,7 +100,7 @@ def test_report_files(tmp_path):
     }
     table = markdown_table(results, "T")
     assert table.splitlines()[4] == (
-        "| onnx-fp32 | 2 | 9 | 100.000% | 2 | 1.50e-06 | 2.50e-07 | ✓ |"
+        "| onnx-fp32 | upos | 2 | 9 | 100.000% | 2 | 1.50e-06 | 2.50e-07 | ✓ |"
     )
     assert table.splitlines()[5].endswith("| 88.889% | 1 | 2.50e-01 | 1.00e-02 | ✗ |")
     j, m = write_report(results, tmp_path / "out", "T", {"bundle": "b"})

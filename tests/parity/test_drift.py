@@ -39,7 +39,8 @@ def test_swapped_vocabulary_ids_are_caught(subject, eager, backends, dev_sample,
         for i in range(0, 64, 16)
         for p in check(drifted, eager, onnx_fp32, dev_sample[i : i + 16])
     ]
-    assert problems and all(p.startswith("onnx-fp32: sentence") for p in problems)
+    heads = tuple(f"onnx-fp32 {h}: sentence" for h in subject.manifest.contract.heads)
+    assert problems and all(p.startswith(heads) for p in problems)
 
 
 def test_broken_padding_is_caught(subject, eager, dev_sample):
@@ -47,7 +48,7 @@ def test_broken_padding_is_caught(subject, eager, dev_sample):
     batch reversed as a whole (padding first): right alone, wrong inside a batch."""
     from postag.export import model as model_mod
     from postag.export.backends import Backend
-    from postag.export.predict import torch_runner
+    from postag.export.predict import torch_heads_runner
 
     class LeakyBiLayer(model_mod.BiLayer):
         def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
@@ -58,7 +59,8 @@ def test_broken_padding_is_caught(subject, eager, dev_sample):
     model = eager[0].model()
     for layer in model.layers:
         layer.__class__ = LeakyBiLayer
-    broken = Backend("broken-padding", torch_runner(torch.jit.script(model)), True)
+    run = torch_heads_runner(torch.jit.script(model), model.cfg.heads)
+    broken = Backend("broken-padding", run, True)
     lengths = sorted({len(s) for s in dev_sample})
     assert len(lengths) > 1
     assert check(subject, eager, broken, [dev_sample[0]]) == []  # alone: still right

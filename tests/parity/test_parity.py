@@ -1,8 +1,9 @@
 """Parity: every backend of a bundle vs eager PyTorch (the original).
 
 Pass or fail is the gate's one rule (:func:`postag.export.verify.gate`), with the
-manifest's contract: fp32 backends (TorchScript, ONNX on CPU and CUDA) must give identical
-tags and stay within atol; int8 is held to the tag-agreement rate over a whole sample.
+manifest's contract, for every head the model has (UPOS, XPOS, UFeats): fp32 backends
+(TorchScript, ONNX on CPU and CUDA) must give identical labels and stay within atol; int8
+is held to the tag-agreement rate over a whole sample.
 """
 
 from __future__ import annotations
@@ -42,39 +43,54 @@ def backend(request, backends):
 
 
 def check(
-    subject, eager, backend, sentences: list[list[str]], agreement: list[int] | None = None
+    subject,
+    eager,
+    backend,
+    sentences: list[list[str]],
+    agreement: dict[str, list[int]] | None = None,
 ) -> list[str]:
     """Run ``sentences`` as one batch through eager PyTorch (encoded by the *training*
     encoder, from the checkpoint) and through ``backend`` (encoded by the *runtime*
-    encoder, from the bundle's files); return every mismatch as a message.
+    encoder, from the bundle's files); return every mismatch, of every head, as a message.
 
-    fp32 backends must match every tag within atol. A quantised backend's per-case
-    numbers only accumulate into ``agreement`` ([hits, tokens]); its rate is enforced over
-    the whole sample (``test_int8_agreement``)."""
+    fp32 backends must match every label within atol. A quantised backend's per-case
+    numbers only accumulate into ``agreement`` (head → [hits, tokens]); its rate is
+    enforced over the whole sample (``test_int8_agreement``)."""
     contract = subject.manifest.contract
     ckpt = eager[0]
     train_enc = Encoder(ckpt.words, ckpt.chars, ckpt.model_config.max_word_len)
-    ref = eager[1](train_enc.encode(sentences))
+    refs = eager[1](train_enc.encode(sentences))
     batch = subject.manifest.encoder().encode(sentences)
-    got = backend.run(batch)
-    if got.shape != ref.shape or got.dtype != np.float32:
-        return [f"{backend.name}: output {got.dtype}{got.shape} vs {ref.dtype}{ref.shape}"]
-    if not np.isfinite(got).all():
-        return [f"{backend.name}: non-finite outputs"]
+    gots = backend.run(batch)
+    if list(gots) != contract.heads or list(refs) != contract.heads:
+        return [
+            f"{backend.name}: heads {list(gots)}, PyTorch {list(refs)}, contract {contract.heads}"
+        ]
     problems = []
-    for i, n in enumerate(batch.lengths):
-        r, g = ref[i, :n], got[i, :n]
-        same = r.argmax(-1) == g.argmax(-1)
-        if agreement is not None:
-            agreement[0] += int(same.sum())
-            agreement[1] += int(n)
-        diff = float(np.abs(r - g).max())
-        verdict = gate(contract, True, max_abs_diff=diff, tag_agreement=float(same.mean()))
-        if backend.fp32 and not verdict.ok:
+    for head in contract.heads:
+        ref, got = refs[head], gots[head]
+        if got.shape != ref.shape or got.dtype != np.float32:
             problems.append(
-                f"{backend.name}: sentence {i} ({n} tokens): {', '.join(verdict.notes)}, "
-                f"{int((~same).sum())} tag(s) differ"
+                f"{backend.name} {head}: {got.dtype}{got.shape} vs {ref.dtype}{ref.shape}"
             )
+            continue
+        if not np.isfinite(got).all():
+            problems.append(f"{backend.name} {head}: non-finite outputs")
+            continue
+        for i, n in enumerate(batch.lengths):
+            r, g = ref[i, :n], got[i, :n]
+            same = r.argmax(-1) == g.argmax(-1)
+            if agreement is not None:
+                agreement.setdefault(head, [0, 0])
+                agreement[head][0] += int(same.sum())
+                agreement[head][1] += int(n)
+            diff = float(np.abs(r - g).max())
+            verdict = gate(contract, True, max_abs_diff=diff, tag_agreement=float(same.mean()))
+            if backend.fp32 and not verdict.ok:
+                problems.append(
+                    f"{backend.name} {head}: sentence {i} ({n} tokens): "
+                    f"{', '.join(verdict.notes)}, {int((~same).sum())} label(s) differ"
+                )
     return problems
 
 
@@ -122,23 +138,24 @@ def test_padding_invariance(subject, eager, backend, dev_sample, batch_size):
     enc = subject.manifest.encoder()
     inside = backend.run(enc.encode(batch))
     contract = subject.manifest.contract
-    if backend.fp32:
-        alone = backend.run(enc.encode([target]))[0, : len(target)]
-        here = inside[batch.index(target), : len(target)]
-        diff = float(np.abs(alone - here).max())
-        same = float((alone.argmax(-1) == here.argmax(-1)).mean())
-        verdict = gate(contract, True, max_abs_diff=diff, tag_agreement=same)
-    else:
-        # Dynamic int8 quantisation takes activation scales from the whole batch tensor,
-        # so int8 outputs depend on batch-mates: every sentence's tags alone vs inside
-        # the batch, held to the int8 rate over the whole batch.
-        hits = total = 0
-        for k, sent in enumerate(batch):
-            alone = backend.run(enc.encode([sent]))[0, : len(sent)].argmax(-1)
-            hits += int((alone == inside[k, : len(sent)].argmax(-1)).sum())
-            total += len(sent)
-        verdict = gate(contract, False, tag_agreement=hits / total)
-    assert verdict.ok, verdict.notes
+    for head in contract.heads:  # every head is padding-invariant
+        if backend.fp32:
+            alone = backend.run(enc.encode([target]))[head][0, : len(target)]
+            here = inside[head][batch.index(target), : len(target)]
+            diff = float(np.abs(alone - here).max())
+            same = float((alone.argmax(-1) == here.argmax(-1)).mean())
+            verdict = gate(contract, True, max_abs_diff=diff, tag_agreement=same)
+        else:
+            # Dynamic int8 quantisation takes activation scales from the whole batch
+            # tensor, so int8 outputs depend on batch-mates: every sentence's labels alone
+            # vs inside the batch, held to the int8 rate over the whole batch.
+            hits = total = 0
+            for k, sent in enumerate(batch):
+                alone = backend.run(enc.encode([sent]))[head][0, : len(sent)].argmax(-1)
+                hits += int((alone == inside[head][k, : len(sent)].argmax(-1)).sum())
+                total += len(sent)
+            verdict = gate(contract, False, tag_agreement=hits / total)
+        assert verdict.ok, (head, verdict.notes)
     assert check(subject, eager, backend, batch) == []
 
 
@@ -148,11 +165,13 @@ def test_int8_agreement(subject, eager, backends, dev_sample, name):
     manifest's tag-agreement rate."""
     if name not in backends:
         pytest.skip(f"the bundle has no {name} model")
-    agreement = [0, 0]
+    agreement: dict[str, list[int]] = {}
     for i in range(0, len(dev_sample), 16):
         assert check(subject, eager, backends[name], dev_sample[i : i + 16], agreement) == []
-    verdict = gate(subject.manifest.contract, False, tag_agreement=agreement[0] / agreement[1])
-    assert verdict.ok, (verdict.notes, agreement)
+    assert list(agreement) == subject.manifest.contract.heads
+    for head, (hits, tokens) in agreement.items():
+        verdict = gate(subject.manifest.contract, False, tag_agreement=hits / tokens)
+        assert verdict.ok, (head, verdict.notes, hits, tokens)
 
 
 def test_repeated_runs_are_identical(subject, backend, dev_sample):
@@ -160,7 +179,10 @@ def test_repeated_runs_are_identical(subject, backend, dev_sample):
     batch = enc.encode(dev_sample[:16])
     first = backend.run(batch)
     for _ in range(3):
-        np.testing.assert_array_equal(backend.run(batch), first)
+        again = backend.run(batch)
+        assert list(again) == list(first)
+        for head in first:
+            np.testing.assert_array_equal(again[head], first[head])
 
 
 _token = st.one_of(
@@ -215,11 +237,14 @@ def test_declared_onnx_shapes_are_symbolic(subject, fname):
 def test_torchscript_save_load_round_trip(subject, eager, tmp_path, dev_sample):
     import torch
 
-    from postag.export.predict import torch_runner
+    from postag.export.predict import torch_heads_runner
     from postag.export.torchscript_export import load_torchscript
 
+    heads = subject.manifest.contract.heads
     m = load_torchscript(subject.root / "model.torchscript.pt")
     torch.jit.save(m, str(tmp_path / "again.pt"))
     again = load_torchscript(tmp_path / "again.pt")
     batch = subject.manifest.encoder().encode(dev_sample[:8])
-    np.testing.assert_array_equal(torch_runner(again)(batch), torch_runner(m)(batch))
+    a, b = torch_heads_runner(again, heads)(batch), torch_heads_runner(m, heads)(batch)
+    for head in heads:
+        np.testing.assert_array_equal(a[head], b[head])

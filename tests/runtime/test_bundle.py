@@ -68,13 +68,14 @@ def to_format_1(
     return dst
 
 
-def test_a_format_1_bundle_loads_and_tags_like_format_2(toy_bundle, tmp_path):
-    old = to_format_1(toy_bundle[0], tmp_path / "v1")
+def test_a_format_1_bundle_loads_and_tags_like_format_2(upos_bundle, tmp_path):
+    """Bundles made before format 2 (and before the joint tagger: UPOS only) still load."""
+    old = to_format_1(upos_bundle[0], tmp_path / "v1")
     man = load_manifest(old)
-    assert man.format_version == 1 and man.scored is None
-    assert man.identity == man.computed_identity() != load_manifest(toy_bundle[0]).identity
+    assert man.format_version == 1 and man.scored is None and man.contract.heads == ["upos"]
+    assert man.identity == man.computed_identity() != load_manifest(upos_bundle[0]).identity
     words = ["The", "cat", "sees", "a", "dog", "."]
-    want = Tagger.load(toy_bundle[0], provider="cpu").tag(words).tags
+    want = Tagger.load(upos_bundle[0], provider="cpu").tag(words).tags
     for quantized in (False, True):
         assert Tagger.load(old, provider="cpu", quantized=quantized).tag(words).tags == want
 
@@ -151,8 +152,8 @@ MALFORMED = [
     (set_key("files/words.json/bytes", "12"), "field 'files.words.json.bytes' must be a non-neg"),
     (set_key("files/words.json/sha256", "abc"), "'files.words.json.sha256' must be 64 lowercase"),
     (set_key("tags", "NOUN VERB"), "manifest field 'tags' must be a non-empty list of tag names"),
-    (set_key("tags", ["NOUN", 3]), "manifest field 'tags' must hold distinct non-empty strings"),
-    (set_key("tags", ["NOUN", "NOUN"]), "manifest field 'tags' must hold distinct"),
+    (set_key("tags", ["NOUN", 3]), "'tags' must be a list of distinct non-empty strings"),
+    (set_key("tags", ["NOUN", "NOUN"]), "manifest field 'tags' must be a list of distinct"),
     (set_key("contract", []), "manifest field 'contract': malformed I/O contract"),
     (set_key("contract/atol", "0.1"), "manifest field 'contract': .* atol must be a number"),
     (set_key("contract/inputs", [{"name": "x", "dtype": "str", "axes": []}]), "dtype 'str'"),

@@ -52,10 +52,12 @@ def test_model_metadata_and_identity(man):
 
 
 def test_onnx_model_checks_identity_and_contract(man, tmp_path):
-    model = OnnxModel(man.path("model.onnx"), CONTRACT, "cpu", 1, identity=man.identity)
+    model = OnnxModel(man.path("model.onnx"), man.contract, "cpu", 1, identity=man.identity)
     assert model.provider == "CPUExecutionProvider"
     with pytest.raises(BundleError, match="model metadata does not match the manifest"):
-        OnnxModel(man.path("model.onnx"), CONTRACT, "cpu", 1, identity="f" * 64)
+        OnnxModel(man.path("model.onnx"), man.contract, "cpu", 1, identity="f" * 64)
+    with pytest.raises(BundleError, match="does not match the contract"):
+        OnnxModel(man.path("model.onnx"), CONTRACT, "cpu", 1)  # UPOS only: outputs missing
     with pytest.raises(BundleError, match="does not match the contract"):
         OnnxModel(man.path("model.onnx"), FAST_CONTRACT, "cpu", 1)
     junk = tmp_path / "junk.onnx"
@@ -68,8 +70,9 @@ def test_onnx_model_checks_identity_and_contract(man, tmp_path):
 
 def test_fast_model_lookup_and_outputs(man):
     forms = load_forms(man.path("char_forms.json"))
-    fast = FastModel(man.path("model.fast.onnx"), FAST_CONTRACT, forms, "cpu", 1, man.identity)
-    plain = OnnxModel(man.path("model.onnx"), CONTRACT, "cpu", 1)
+    fast_contract = man.fast_path.contract
+    fast = FastModel(man.path("model.fast.onnx"), fast_contract, forms, "cpu", 1, man.identity)
+    plain = OnnxModel(man.path("model.onnx"), man.contract, "cpu", 1)
     known = forms[0]
     batch = man.encoder().encode([[known, "Qwzx", known], ["Vbnm", "Qwzx"]])
     feed = fast.inputs(batch)
@@ -81,13 +84,16 @@ def test_fast_model_lookup_and_outputs(man):
     assert rows[1, 0] == fast.table_rows + 1
     assert feed["new_chars"].shape[0] == 2
     got, want = fast.run(batch), plain.run(batch)  # real tokens only (padding is unread)
-    np.testing.assert_allclose(got[0], want[0], atol=man.contract.atol)
-    np.testing.assert_allclose(got[1, :2], want[1, :2], atol=man.contract.atol)
+    assert list(got) == list(want) == ["upos", "xpos", "feats"]  # every head, in order
+    for head in got:
+        np.testing.assert_allclose(got[head][0], want[head][0], atol=man.contract.atol)
+        np.testing.assert_allclose(got[head][1, :2], want[head][1, :2], atol=man.contract.atol)
     only_known = man.encoder().encode([[known]])
     assert fast.inputs(only_known)["new_chars"].shape == (1, 1)  # a padding row, never read
-    np.testing.assert_allclose(fast.run(only_known), plain.run(only_known), atol=1e-4)
+    for head, lp in fast.run(only_known).items():
+        np.testing.assert_allclose(lp, plain.run(only_known)[head], atol=1e-4)
     with pytest.raises(BundleError, match="feature table has .* rows but the form list gives"):
-        FastModel(man.path("model.fast.onnx"), FAST_CONTRACT, forms[:-1], "cpu", 1)
+        FastModel(man.path("model.fast.onnx"), fast_contract, forms[:-1], "cpu", 1)
 
 
 @pytest.mark.parametrize(

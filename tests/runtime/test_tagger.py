@@ -55,11 +55,36 @@ def test_probabilities_and_top_k(tagger):
     assert all(0 < p <= 1 for p in r.probs)
     assert tagger.tag(["the"]).probs is None
     assert r.to_dict()["top_k"][0][0] == [r.tags[0], round(r.probs[0], 6)]
-    assert set(tagger.tag(["the"]).to_dict()) == {"words", "tags"}
+    # nothing asked: labels only, every head the model has
+    assert set(tagger.tag(["the"]).to_dict()) == {"words", "tags", "xpos", "feats"}
     big = tagger.tag(["the"], top_k=100)  # capped at the tag set: every tag, best first
     assert len(big.top_k[0]) == len(tagger.tags)
     assert sorted(t for t, _ in big.top_k[0]) == sorted(tagger.tags)
     np.testing.assert_allclose(sum(p for _, p in big.top_k[0]), 1.0, atol=1e-5)
+
+
+def test_every_head_with_probabilities_and_top_k(tagger):
+    """The joint tagger: XPOS and FEATS per word, each head's probabilities and k best
+    where asked (top_k capped at each head's label count)."""
+    words = ["Alice", "saw", "the", "dog", "."]
+    r = tagger.tag(words, top_k=2)
+    assert len(r.xpos) == len(r.feats) == len(words)
+    assert set(r.xpos) <= set(tagger.labels["xpos"]) and set(r.feats) <= set(tagger.labels["feats"])
+    for head in ("upos", "xpos", "feats"):
+        labels, probs, top = r.labels(head), r.head_probs(head), r.head_top_k(head)
+        assert len(probs) == len(top) == len(words)
+        for label, p, row in zip(labels, probs, top, strict=True):
+            assert row[0] == (label, p) and len(row) == 2 and row[0][1] >= row[1][1]
+    d = r.to_dict()
+    assert {"xpos", "feats", "xpos_probs", "xpos_top_k", "feats_probs", "feats_top_k"} <= set(d)
+    plain = tagger.tag(words)
+    assert plain.xpos == r.xpos and plain.feats == r.feats and plain.xpos_probs is None
+    every = tagger.tag(["the"], top_k=1000)  # each head caps k at its own label count
+    assert len(every.top_k[0]) == len(tagger.labels["upos"])
+    assert len(every.feats_top_k[0]) == len(tagger.labels["feats"])
+    # the toy grammar: "saw" after a pronoun/name is a past-tense verb (VBD, Tense=Past)
+    saw = tagger.tag(["She", "saw", "the", "dog", "."])
+    assert saw.tags[1] == "VERB" and saw.xpos[1] == "VBD" and "Tense=Past" in saw.feats[1]
 
 
 def test_raw_text(tagger):
@@ -210,16 +235,15 @@ def test_fp32_runs_the_fast_graph_with_the_plain_graphs_outputs(toy_bundle, tagg
         n_new = len({w for s in sents for w in s} - forms)
         assert feed["new_chars"].shape[0] == max(1, n_new)  # only unknown forms run the BiLSTM
         real = np.arange(batch.word_ids.shape[1])[None, :] < batch.lengths[:, None]
-        np.testing.assert_allclose(
-            tagger.model.run(batch)[real], plain.run(batch)[real], atol=1e-5
-        )  # real tokens only: padding positions are unspecified
+        got, want = tagger.model.run(batch), plain.run(batch)
+        for head in man.contract.heads:  # real tokens only: padding positions are unspecified
+            np.testing.assert_allclose(got[head][real], want[head][real], atol=1e-5)
 
 
 def test_fast_graph_refuses_a_form_list_of_another_size(toy_bundle):
-    from postag.contract import FAST_CONTRACT
     from postag.session import FastModel, load_forms
 
     man = load_manifest(toy_bundle[0])
     forms = load_forms(man.path("char_forms.json"))
     with pytest.raises(BundleError, match="rows"):
-        FastModel(man.path("model.fast.onnx"), FAST_CONTRACT, forms[:-1], "cpu", 1)
+        FastModel(man.path("model.fast.onnx"), man.fast_path.contract, forms[:-1], "cpu", 1)

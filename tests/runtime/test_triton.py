@@ -27,10 +27,15 @@ def test_triton_repository_matches_the_manifest(toy_bundle, tmp_path):
         list(cfg.input) + list(cfg.output), contract.inputs + contract.outputs, strict=True
     ):
         assert got.name == spec.name and got.data_type == dtype[spec.dtype]
-        assert list(got.dims) == [-1 if a != "tags" else len(man.tags) for a in spec.axes]
+        label_dims = {"tags": len(man.tags), **{h: len(man.labels[h]) for h in ("xpos", "feats")}}
+        assert list(got.dims) == [label_dims.get(a, -1) for a in spec.axes]
+    # every head's output is listed: UPOS, XPOS, UFeats
+    assert [o.name for o in cfg.output] == ["log_probs", "xpos_log_probs", "feats_log_probs"]
     assert cfg.parameters["postag.manifest_sha256"].string_value == man.data["manifest_sha256"]
     assert (model / "1" / "model.onnx").read_bytes() == man.path("model.onnx").read_bytes()
     assert json.loads((model / "tags.json").read_text()) == man.tags
+    for head in ("xpos", "feats"):  # the label lists a client needs to read the outputs
+        assert json.loads((model / f"{head}.json").read_text()) == man.labels[head]
 
 
 def test_triton_int8_entry_and_refusals(toy_bundle, tmp_path):

@@ -2,6 +2,7 @@
 CoNLL-U read in sentence-bounded chunks (untagged is fine), and writes that an interrupt
 cannot cut short."""
 
+import gc
 import json
 import os
 import signal
@@ -220,5 +221,9 @@ def test_conllu_reading_is_linear(make):
 
     n = 4000
     seconds(n)  # warm up
-    ratio = min(seconds(8 * n) for _ in range(2)) / min(seconds(n) for _ in range(2))
+    gc.disable()  # a collection landing in one run is noise, not the algorithm's cost
+    try:
+        ratio = min(seconds(8 * n) for _ in range(3)) / min(seconds(n) for _ in range(3))
+    finally:
+        gc.enable()
     assert ratio < 24, f"8x the input took {ratio:.1f}x as long"
