@@ -72,8 +72,8 @@ def test_epoch_budget_and_what_stopped_training(toy_corpus):
 
 
 def test_same_seed_same_result_and_weights_only_checkpoint(toy_corpus, tmp_path):
-    a = _train(toy_corpus, epochs=2, seed=7)
-    b = _train(toy_corpus, epochs=2, seed=7)
+    a = _train(toy_corpus, JOINT, epochs=2, seed=7, threads=2)  # 2 threads: the default
+    b = _train(toy_corpus, JOINT, epochs=2, seed=7, threads=2)
     assert a.metrics["dev_accuracy"] == b.metrics["dev_accuracy"]
     assert [h["loss"] for h in a.history] == [h["loss"] for h in b.history]
     for k, v in a.state_dict.items():
