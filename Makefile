@@ -7,7 +7,7 @@ POSTAG := $(VENV)/bin/postag
 STAMP  := $(VENV)/.installed
 BUNDLE := artifacts/postag-en-ewt
 
-.PHONY: install train seed export verify eval parity loadtest bench spark-bench test lint clean clean-all
+.PHONY: install train seed export verify eval parity loadtest bench tokenizer-bench spark-bench test lint clean clean-all
 
 install: $(STAMP)
 
@@ -37,9 +37,14 @@ parity: $(STAMP)
 	POSTAG_PARITY_BUNDLE=$(BUNDLE) $(PY) -m pytest -q tests/parity
 	$(POSTAG) parity $(BUNDLE) --split test --out artifacts/parity
 
-# Bounded loopback load test of `postag serve` (1, 8, 50 clients) → artifacts/loadtest/
+# Bounded loopback load test of `postag serve` (1, 8, 50 clients), one hostile request
+# always in flight beside them, /v1/health probed every 20 ms → artifacts/loadtest/
 loadtest: $(STAMP)
-	$(POSTAG) loadtest $(BUNDLE) --clients 1,8,50 --requests 1000 --time-cap 60
+	$(POSTAG) loadtest $(BUNDLE) --clients 1,8,50 --requests 1000 --time-cap 60 --hostile
+
+# Tokenizer scaling on adversarial input (time, peak RSS, n vs 8n) → artifacts/bench/
+tokenizer-bench: $(STAMP)
+	$(PY) -m postag.tokenizer_bench --out artifacts/bench
 
 # Backends side by side on EWT test: throughput, latency, memory, cold start, roofline
 bench: $(STAMP)
