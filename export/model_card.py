@@ -1,4 +1,9 @@
-"""The bundle's model card (MODEL_CARD.md)."""
+"""The bundle's model card (MODEL_CARD.md): what the model tags (every head and its
+label count), its accuracy per head for PyTorch and every ONNX graph, the verification
+results, the files and how to load it.
+
+    (bundle / MODEL_CARD).write_text(model_card(manifest, sizes), "utf-8")
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,103 @@ from typing import Any
 
 from postag.layout import FAST_INT8, FAST_MODEL, MODEL, MODEL_INT8, TORCHSCRIPT
 
+from .scorer import HEAD_NAMES
+
+#: What each head's labels are, for the card's first paragraph.
+LABEL_KINDS = {
+    "upos": "UPOS tags",
+    "xpos": "XPOS tags",
+    "feats": "UFeats labels (whole FEATS strings)",
+}
+#: The ONNX graphs the manifest's ``evaluation`` scores, as the card names them.
+GRAPHS = {
+    "onnx-fp32": f"ONNX fp32 ({MODEL})",
+    "onnx-int8": f"ONNX int8 ({MODEL_INT8})",
+    "onnx-fast": f"ONNX fp32, fast graph ({FAST_MODEL}, the runtime's default)",
+    "onnx-fast-int8": f"ONNX int8, fast graph ({FAST_INT8})",
+}
+#: The card's Python example: every head's labels from one ONNX session.
+USAGE = f"""\
+import onnxruntime as ort
+from postag.bundle import load_manifest   # checks format, sha256s, identity
+man = load_manifest('BUNDLE_DIR')
+enc = man.encoder()
+sess = ort.InferenceSession(str(man.path({MODEL!r})))
+b = enc.encode([['The', 'cat', 'sat', '.']])
+outputs = sess.run([o.name for o in man.contract.outputs],   # one per head
+                   {{'word_ids': b.word_ids, 'char_ids': b.char_ids, 'lengths': b.lengths}})
+for (head, labels), lp in zip(man.labels.items(), outputs):   # upos (xpos, feats)
+    print(head, [labels[i] for i in lp[0].argmax(-1)])
+"""
+
 
 def _pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.2f}%"
 
 
+def metric_key(split: str, head: str, what: str = "accuracy") -> str:
+    """A head's key in the manifest's metrics/evaluation: ``test_accuracy`` (UPOS),
+    ``test_xpos_accuracy``, ``test_feats_known_accuracy``; ``head="all"``:
+    ``test_all_tags``."""
+    if head == "all":
+        return f"{split}_all_tags"
+    return f"{split}_{'' if head == 'upos' else head + '_'}{what}"
+
+
+def heads_of(m: dict[str, Any]) -> dict[str, list[str]]:
+    """Every head's labels, in output order (UPOS's are ``tags``)."""
+    return {"upos": m["tags"], **m.get("labels", {})}
+
+
+def _summary(m: dict[str, Any], heads: dict[str, list[str]]) -> str:
+    names = [HEAD_NAMES[h] for h in heads]
+    kind = (
+        "universal part-of-speech (UPOS)"
+        if list(heads) == ["upos"]
+        else f"joint part-of-speech and morphology ({', '.join(names)})"
+    )
+    outputs = ", ".join(f"one of {len(v)} {LABEL_KINDS[h]}" for h, v in heads.items())
+    return (
+        f"A {kind} tagger for English, produced by postag {m['producers']['postag']}. "
+        f"Input: pre-tokenized words (UD tokenization); output per word: {outputs}."
+    )
+
+
+def _metrics(heads: list[str], met: dict[str, Any], ev: dict[str, Any]) -> list[str]:
+    """The accuracy table: dev and test per head (and AllTags where measured), for the
+    PyTorch checkpoint and every ONNX graph; then known/unknown words per head."""
+    cols = list(heads) + (
+        ["all"] if any(metric_key(s, "all") in met for s in ("dev", "test")) else []
+    )
+    names = {**HEAD_NAMES, "all": "AllTags"}
+    rows = [("PyTorch (checkpoint)", met)] + [(GRAPHS[k], ev[k]) for k in GRAPHS if k in ev]
+    header = "".join(f" {names[c]} dev | {names[c]} test |" for c in cols)
+    known = "; ".join(
+        f"{HEAD_NAMES[h]} {_pct(met.get(metric_key('test', h, 'known_accuracy')))} / "
+        f"{_pct(met.get(metric_key('test', h, 'unknown_accuracy')))}"
+        for h in heads
+    )
+    return [
+        "## Metrics (accuracy per head, gold tokenization)",
+        f"| model |{header}",
+        "|---|" + "---|---|" * len(cols),
+        *[
+            f"| {name} |"
+            + "".join(
+                f" {_pct(v.get(metric_key('dev', c)))} | {_pct(v.get(metric_key('test', c)))} |"
+                for c in cols
+            )
+            for name, v in rows
+        ],
+        "",
+        ("AllTags: the share of words whose every head is right. " if "all" in cols else "")
+        + f"Test accuracy on known / unknown words: {known}.",
+    ]
+
+
 def model_card(m: dict[str, Any], sizes: dict[str, int]) -> str:
     cfg, met, ev = m["model_config"], m.get("metrics", {}), m.get("evaluation", {})
+    heads = heads_of(m)
     corpus = m.get("corpus", {})
     val = m.get("validation", {}).get("backends", {})
     arch = (
@@ -23,32 +118,20 @@ def model_card(m: dict[str, Any], sizes: dict[str, int]) -> str:
             else ""
         )
         + f" → {cfg['layers']}-layer {'Bi' if cfg['bidirectional'] else ''}LSTM "
-        f"({cfg['hidden']} per direction, dropout {cfg['dropout']}) → linear → log-softmax"
+        f"({cfg['hidden']} per direction, dropout {cfg['dropout']}) → a linear layer per "
+        "head → log-softmax"
     )
-    labels = {
-        "onnx-fp32": f"ONNX fp32 ({MODEL})",
-        "onnx-int8": f"ONNX int8 ({MODEL_INT8})",
-        "onnx-fast": f"ONNX fp32, fast graph ({FAST_MODEL}, the runtime's default)",
-        "onnx-fast-int8": f"ONNX int8, fast graph ({FAST_INT8})",
-    }
-    rows = [("PyTorch (checkpoint)", met.get("dev_accuracy"), met.get("test_accuracy"))]
-    rows += [
-        (label, ev[k].get("dev_accuracy"), ev[k].get("test_accuracy"))
-        for k, label in labels.items()
-        if k in ev
-    ]
     lines = [
         f"# {m['name']} {m['version']}",
         "",
-        "A universal part-of-speech (UPOS) tagger for English, produced by postag "
-        f"{m['producers']['postag']}. Input: pre-tokenized words (UD tokenization); "
-        f"output: one of {len(m['tags'])} UPOS tags per word.",
+        _summary(m, heads),
         "",
         "## Model",
         f"- Architecture: {arch}.",
         f"- Parameters: {met.get('parameters', 0):,}; preset `{m.get('preset', '?')}`.",
         f"- I/O: inputs {', '.join(s['name'] + str(s['axes']) for s in m['contract']['inputs'])};"
-        f" output {', '.join(s['name'] + str(s['axes']) for s in m['contract']['outputs'])};"
+        f" outputs (log-probabilities, one per head) "
+        f"{', '.join(s['name'] + str(s['axes']) for s in m['contract']['outputs'])};"
         f" ONNX opset {m['contract']['opset']}.",
         "",
         "## Data",
@@ -58,13 +141,7 @@ def model_card(m: dict[str, Any], sizes: dict[str, int]) -> str:
         "https://github.com/UniversalDependencies/UD_English-EWT); models trained on it are "
         "commonly distributed under the same terms — check your use against the license.",
         "",
-        "## Metrics (UPOS accuracy, gold tokenization)",
-        "| model | dev | test |",
-        "|---|---|---|",
-        *[f"| {n} | {_pct(d)} | {_pct(t)} |" for n, d, t in rows],
-        "",
-        f"Test known words {_pct(met.get('test_known_accuracy'))}, unknown words "
-        f"{_pct(met.get('test_unknown_accuracy'))}.",
+        *_metrics(list(heads), met, ev),
         "",
         "## Verification (exports vs PyTorch)",
         "| backend | checks | failed | max abs diff |",
@@ -80,18 +157,11 @@ def model_card(m: dict[str, Any], sizes: dict[str, int]) -> str:
         "",
         "## How to load",
         "```python",
-        "import numpy as np, onnxruntime as ort",
-        "from postag.bundle import load_manifest   # checks format, sha256s, identity",
-        "man = load_manifest('BUNDLE_DIR')",
-        "enc = man.encoder()",
-        f"sess = ort.InferenceSession(str(man.path({MODEL!r})))",
-        "b = enc.encode([['The', 'cat', 'sat', '.']])",
-        "lp = sess.run(None, {'word_ids': b.word_ids, 'char_ids': b.char_ids,"
-        " 'lengths': b.lengths})[0]",
-        "print([man.tags[i] for i in lp[0].argmax(-1)])",
+        USAGE.rstrip("\n"),
         "```",
         f"TorchScript: `torch.jit.load('BUNDLE_DIR/{TORCHSCRIPT}')(word_ids, char_ids, "
-        "lengths)` (TorchScript is deprecated in torch 2.13; kept for users who need it).",
+        "lengths)` returns a list of log-probability tensors, one per head in the order "
+        "above (TorchScript is deprecated in torch 2.13; kept for users who need it).",
         "",
         "## Limitations",
         "- English web text of the EWT genres; gold (UD-style) tokenization is assumed.",

@@ -13,15 +13,32 @@ Inputs (each yields *units*: a list of pre-tokenized sentences plus what the wri
 * ``conllu``: CoNLL-U sentences (FORM of every syntactic word is tagged; UPOS may be
   ``_``). Units are cut only between sentences.
 
-Outputs (:class:`Writer`), and what ``--probs`` / ``--top-k K`` add to each:
+Outputs (:class:`Writer`) show the *columns* (heads) asked for: ``upos``, ``xpos``,
+``feats`` (``--columns``; default ``upos`` for text, every head the model has for json
+and conllu). What each format writes, and what ``--probs`` / ``--top-k K`` add:
 
-* ``text``: ``word/TAG`` per word, one sentence per line; ``--probs``:
-  ``word/TAG:0.9812``; ``--top-k`` is refused (:func:`refused_options`).
-* ``json``: one object per sentence (``sentence``, ``text``, ``words``, ``tags``);
-  ``--probs``: ``"probs": [0.98, …]``; ``--top-k``: ``"top_k": [[["NOUN", 0.91], …], …]``.
-* ``conllu``: UPOS filled in; in MISC ``--probs`` sets ``UPOSProb=0.9812`` and
-  ``--top-k`` sets ``UPOSTopK=NOUN:0.9100,VERB:0.0500``. CoNLL-U input keeps every other
-  byte and MISC entry; every sentence ends with exactly one blank line.
+* ``text``: ``word/UPOS`` per word, one sentence per line; with more columns their
+  labels in the order asked, each after a ``/`` (``word/UPOS/XPOS/FEATS``). ``--probs``
+  puts each label's probability after it: ``word/NOUN:0.9812/NN:0.9700``; ``--top-k`` is
+  refused (:func:`refused_options`). The word is everything before the last ``/`` but one
+  per column, and a probability follows the last ``:`` of its field (XPOS has ``:`` and
+  ``,`` as labels). No UPOS, XPOS or FEATS label of UD English EWT holds a ``/`` (nor can
+  a UD FEATS); should a model's label hold one, it is written ``%2F`` (and ``%`` as
+  ``%25``), so ``urllib.parse.unquote`` gives the label back.
+* ``json``: one object per sentence: ``sentence``, ``text``, ``words`` and, per column,
+  ``tags`` (UPOS), ``xpos``, ``feats``; ``--probs`` adds ``probs``, ``xpos_probs``,
+  ``feats_probs``; ``--top-k`` adds ``top_k``, ``xpos_top_k``, ``feats_top_k``
+  (``[[["NOUN", 0.91], …], …]``), each for the columns shown.
+* ``conllu``: UPOS, XPOS and FEATS (columns 4-6) filled for the columns shown, ``_``
+  elsewhere; in MISC ``--probs`` sets ``UPOSProb=0.9812`` (``XPOSProb``, ``FeatsProb``)
+  and ``--top-k`` sets ``UPOSTopK=NOUN:0.9100,VERB:0.0500`` (``XPOSTopK``,
+  ``FeatsTopK``). MISC separates entries with ``|`` and keys from values with ``=``, and
+  TopK separates with ``,`` and ``:``; FEATS labels hold ``|`` and ``=`` and XPOS has
+  ``,`` and ``:``, so in MISC values those characters and ``%`` are percent-encoded
+  (``FeatsTopK=Number%3DSing:0.9100,_:0.0500``; decode a label with
+  ``urllib.parse.unquote``). CoNLL-U input: the columns shown are replaced, every other
+  byte (other columns, comments, ranges, empty nodes, MISC entries not ours) is kept;
+  every sentence ends with exactly one blank line.
 
 Each unit is written whole and flushed before the next is read: an interrupt (SIGINT) is
 held back while a unit is written, so the output always ends with a complete sentence.
@@ -41,17 +58,27 @@ import os
 import re
 import signal
 import threading
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import IO, Any
 
-from ..data import conllu_blocks, parse_block, retag_block, set_misc
+from ..data import HEAD_COLUMNS, conllu_blocks, parse_block, retag_block, set_misc
 from ..errors import PostagError
 from ..tagger import TaggedSentence
 from ..tokenizer import MAX_SENTENCE_TOKENS, Token, iter_sentences
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\ufeff]")
+
+#: The heads (output columns) a model may have, in output order, as users read them.
+HEAD_NAMES = {"upos": "UPOS", "xpos": "XPOS", "feats": "UFeats"}
+#: Each head's MISC keys in CoNLL-U output: ``<prefix>Prob`` and ``<prefix>TopK``.
+MISC_PREFIX = {"upos": "UPOS", "xpos": "XPOS", "feats": "Feats"}
+#: Percent-encoding of the characters that would make a label ambiguous: in text output
+#: the ``/`` between columns; in a MISC value ``|`` and ``=`` (MISC's own separators) and
+#: ``,`` and ``:`` (TopK's). ``%`` itself, so that ``urllib.parse.unquote`` decodes.
+_TEXT_ESCAPES = str.maketrans({"%": "%25", "/": "%2F"})
+_MISC_ESCAPES = str.maketrans({"%": "%25", "|": "%7C", "=": "%3D", ",": "%2C", ":": "%3A"})
 
 
 class InputError(PostagError):
@@ -192,12 +219,42 @@ def read_conllu_stream(
         )
 
 
+def parse_columns(value: str) -> list[str]:
+    """``--columns``: heads separated by commas (``upos,xpos,feats``, any case), each at
+    most once, in the order given; a ValueError says what is wrong."""
+    names = [name.strip().lower() for name in value.split(",")]
+    for name in names:
+        if name not in HEAD_NAMES:
+            raise ValueError(
+                f"unknown column {name!r}: choose from {', '.join(HEAD_NAMES)}, separated by commas"
+            )
+    if len(set(names)) < len(names):
+        raise ValueError(f"{value!r} names a column twice")
+    return names
+
+
+def default_columns(fmt: str, heads: Sequence[str]) -> list[str]:
+    """What ``--columns`` is when not given: UPOS for text, every head for json/conllu."""
+    return ["upos"] if fmt == "text" else list(heads)
+
+
+def refused_columns(columns: Sequence[str], heads: Sequence[str], bundle: str) -> str | None:
+    """Why the model of ``bundle``, with ``heads``, cannot give ``columns``, or None."""
+    missing = [c for c in columns if c not in heads]
+    if not missing:
+        return None
+    return (
+        f"--columns {','.join(missing)}: the model in {bundle} has no "
+        f"{' or '.join(HEAD_NAMES[c] for c in missing)} head (its heads: {','.join(heads)})"
+    )
+
+
 def refused_options(fmt: str, top_k: int, probs: bool) -> str | None:
     """Why ``--format fmt`` cannot honour the options asked for, or None when it can."""
     if fmt == "text" and top_k:
         return (
-            "--top-k needs --format json or conllu (text output has one tag per word; "
-            "--probs adds its probability)"
+            "--top-k needs --format json or conllu (text output has one label per word "
+            "and column; --probs adds its probability)"
         )
     return None
 
@@ -237,17 +294,26 @@ def discard_output(out: IO[str]) -> None:
 
 
 class Writer:
-    """Writes tagged units as ``text`` (word/TAG), ``json`` (one object per sentence) or
-    ``conllu`` (valid CoNLL-U with UPOS filled), with exactly the probabilities asked
-    for. ``count`` is the number of sentences written (and flushed) so far."""
+    """Writes tagged units as ``text`` (word/UPOS/…), ``json`` (one object per sentence)
+    or ``conllu`` (valid CoNLL-U with columns 4-6 filled), showing the heads in
+    ``columns`` with exactly the probabilities asked for. ``count`` is the number of
+    sentences written (and flushed) so far."""
 
-    def __init__(self, out: IO[str], fmt: str, top_k: int = 0, probs: bool = False) -> None:
+    def __init__(
+        self,
+        out: IO[str],
+        fmt: str,
+        top_k: int = 0,
+        probs: bool = False,
+        columns: Sequence[str] = ("upos",),
+    ) -> None:
         if reason := refused_options(fmt, top_k, probs):
             raise ValueError(reason)
         self.out = out
         self.fmt = fmt
         self.top_k = top_k
         self.probs = probs
+        self.columns = list(columns)
         self.count = 0
 
     def write(self, unit: Unit, tagged: list[TaggedSentence]) -> None:
@@ -265,7 +331,8 @@ class Writer:
             return self._json(res, number, text)
         misc = [self._misc(res, j) for j in range(len(res.words))]
         if unit.conllu_lines is not None:
-            return retag_block(unit.conllu_lines[i], res.tags, misc)
+            lines = unit.conllu_lines[i]
+            return retag_block(lines, self._replaced(lines, res), misc)
         space = unit.space_after[i] if unit.space_after else [True] * len(res.words)
         for j, spaced in enumerate(space):
             if not spaced:
@@ -282,38 +349,57 @@ class Writer:
             self.count += sentences
 
     def _text(self, res: TaggedSentence) -> str:
-        if self.probs:
-            assert res.probs is not None
-            return (
-                " ".join(
-                    f"{w}/{t}:{p:.4f}"
-                    for w, t, p in zip(res.words, res.tags, res.probs, strict=True)
-                )
-                + "\n"
-            )
-        return " ".join(f"{w}/{t}" for w, t in zip(res.words, res.tags, strict=True)) + "\n"
+        columns = [self._text_labels(res, head) for head in self.columns]
+        return " ".join("/".join(word) for word in zip(res.words, *columns, strict=True)) + "\n"
+
+    def _text_labels(self, res: TaggedSentence, head: str) -> list[str]:
+        """One column of text output: each word's label (``/`` encoded), with
+        ``:probability`` after it when asked."""
+        labels = [label.translate(_TEXT_ESCAPES) for label in _labels(res, head)]
+        if not self.probs:
+            return labels
+        probs = res.head_probs(head)
+        assert probs is not None
+        return [f"{label}:{p:.4f}" for label, p in zip(labels, probs, strict=True)]
 
     def _json(self, res: TaggedSentence, number: int, text: str | None) -> str:
         obj: dict[str, Any] = {"sentence": number}
         if text is not None:
             obj["text"] = text
         obj.update(res.to_dict())
-        if not self.probs:
-            obj.pop("probs", None)
-        if not self.top_k:
-            obj.pop("top_k", None)
+        for head in HEAD_NAMES:  # keep the columns shown, with what was asked for
+            labels, probs, top_k = _json_keys(head)
+            shown = head in self.columns
+            for key, keep in ((labels, shown), (probs, self.probs), (top_k, self.top_k)):
+                if not (shown and keep):
+                    obj.pop(key, None)
         return json.dumps(obj, ensure_ascii=False) + "\n"
 
     def _misc(self, res: TaggedSentence, i: int) -> dict[str, str]:
-        """The MISC entries for word ``i``: UPOSProb with --probs, UPOSTopK with --top-k."""
+        """The MISC entries for word ``i``, per column shown: ``<prefix>Prob`` with
+        --probs, ``<prefix>TopK`` with --top-k (labels percent-encoded)."""
         items = {}
-        if self.probs:
-            assert res.probs is not None
-            items["UPOSProb"] = f"{res.probs[i]:.4f}"
-        if self.top_k:
-            assert res.top_k is not None
-            items["UPOSTopK"] = ",".join(f"{t}:{p:.4f}" for t, p in res.top_k[i])
+        for head in self.columns:
+            prefix = MISC_PREFIX[head]
+            if self.probs:
+                probs = res.head_probs(head)
+                assert probs is not None
+                items[f"{prefix}Prob"] = f"{probs[i]:.4f}"
+            if self.top_k:
+                top = res.head_top_k(head)
+                assert top is not None
+                items[f"{prefix}TopK"] = ",".join(
+                    f"{label.translate(_MISC_ESCAPES)}:{p:.4f}" for label, p in top[i]
+                )
         return items
+
+    def _replaced(self, lines: list[str], res: TaggedSentence) -> dict[str, list[str]]:
+        """CoNLL-U input: the columns to replace, {head: labels}. retag_block counts the
+        words by UPOS, so when UPOS is not shown it gets the input's UPOS as it is."""
+        labels = {head: _labels(res, head) for head in self.columns}
+        if "upos" not in labels:
+            labels["upos"] = _word_column(lines, HEAD_COLUMNS["upos"])
+        return labels
 
     def _conllu(
         self, res: TaggedSentence, number: int, text: str | None, misc: list[dict[str, str]]
@@ -321,6 +407,35 @@ class Writer:
         lines = [f"# sent_id = {number}"]
         if text is not None:
             lines.append(f"# text = {text}")
-        for i, (w, t) in enumerate(zip(res.words, res.tags, strict=True)):
-            lines.append(f"{i + 1}\t{w}\t_\t{t}\t_\t_\t_\t_\t_\t{set_misc('_', misc[i])}")
+        shown = {head: _labels(res, head) for head in self.columns}
+        for i, w in enumerate(res.words):
+            upos, xpos, feats = (shown[h][i] if h in shown else "_" for h in HEAD_COLUMNS)
+            lines.append(
+                f"{i + 1}\t{w}\t_\t{upos}\t{xpos}\t{feats}\t_\t_\t_\t{set_misc('_', misc[i])}"
+            )
         return "\n".join(lines) + "\n\n"
+
+
+def _labels(res: TaggedSentence, head: str) -> list[str]:
+    """One column's labels; the tagger fills every head its model has, and `postag tag`
+    refuses a column the model lacks (:func:`refused_columns`) before tagging."""
+    labels = res.labels(head)
+    assert labels is not None, f"the tagged sentence has no {head} labels"
+    return labels
+
+
+def _json_keys(head: str) -> tuple[str, str, str]:
+    """A head's keys in :meth:`TaggedSentence.to_dict`: labels, probabilities, top-k."""
+    if head == "upos":
+        return "tags", "probs", "top_k"
+    return head, f"{head}_probs", f"{head}_top_k"
+
+
+def _word_column(lines: list[str], col: int) -> list[str]:
+    """Column ``col`` (0-based) of each word line (integer ID) of a checked CoNLL-U
+    sentence, as it is."""
+    return [
+        cols[col]
+        for cols in (line.split("\t") for line in lines if not line.startswith("#"))
+        if cols[0].isdigit()
+    ]

@@ -1,6 +1,7 @@
 """`postag tag` (tag files or standard input) and `postag info` (describe a bundle).
 
     postag tag notes.txt --format conllu --probs > notes.conllu
+    postag tag --columns upos,xpos,feats notes.txt       # word/UPOS/XPOS/FEATS
     postag tag --input-format conllu --top-k 3 --format json untagged.conllu
     postag info artifacts/postag-en-ewt
 
@@ -46,7 +47,18 @@ if TYPE_CHECKING:
     default="text",
     show_default=True,
     type=click.Choice(["text", "json", "conllu"]),
-    help="text: word/TAG; json: one object per sentence; conllu: CoNLL-U with UPOS.",
+    help="text: word/UPOS (more with --columns); json: one object per sentence; conllu: "
+    "CoNLL-U with UPOS, XPOS, FEATS (columns 4-6) filled.",
+)
+@click.option(
+    "--columns",
+    metavar="HEADS",
+    default=None,
+    callback=lambda _ctx, _param, value: _columns(value),
+    help="Heads to output, comma-separated, from upos,xpos,feats (text: word/UPOS/XPOS/FEATS "
+    "in the order given; json: their keys; conllu: the CoNLL-U columns filled, CoNLL-U "
+    "input keeping the others). Default: upos for text, every head the model has for "
+    "json and conllu. A head the model lacks is refused.",
 )
 @click.option(
     "--provider",
@@ -60,14 +72,16 @@ if TYPE_CHECKING:
     "--top-k",
     type=click.IntRange(min=0),
     default=0,
-    help="Also output the k most probable tags per word, at most all of them "
-    "(json: top_k; conllu: UPOSTopK in MISC; not with --format text).",
+    help="Also output the k most probable labels per word and column, at most all of "
+    "them (json: top_k, xpos_top_k, feats_top_k; conllu MISC: UPOSTopK, XPOSTopK, "
+    "FeatsTopK, labels percent-encoded; not with --format text).",
 )
 @click.option(
     "--probs",
     is_flag=True,
-    help="Also output each chosen tag's probability (text: word/TAG:0.98; json: probs; "
-    "conllu: UPOSProb in MISC).",
+    help="Also output each chosen label's probability, per column (text: "
+    "word/NOUN:0.98/NN:0.97; json: probs, xpos_probs, feats_probs; conllu MISC: "
+    "UPOSProb, XPOSProb, FeatsProb).",
 )
 @click.option(
     "--chunk",
@@ -92,6 +106,7 @@ def tag(
     input_format: str,
     pretokenized: bool,
     fmt: str,
+    columns: list[str] | None,
     provider: str,
     int8: bool,
     top_k: int,
@@ -104,17 +119,27 @@ def tag(
     Each chunk of sentences is written whole and flushed: on Ctrl-C (exit 130) the
     output holds only complete sentences, and the message says how many."""
     from ..tagger import Tagger
-    from .formats import OutputError, Writer, discard_output, refused_options
+    from .formats import (
+        OutputError,
+        Writer,
+        default_columns,
+        discard_output,
+        refused_columns,
+        refused_options,
+    )
 
     opts: Options = ctx.obj
     input_format = _input_format(ctx, input_format, pretokenized)
     if reason := refused_options(fmt, top_k, probs):
         raise click.UsageError(reason)
     out = _stdout()
-    writer = Writer(out, fmt, top_k=top_k, probs=probs)
+    tagger = Tagger.load(bundle, provider=provider, threads=opts.threads, quantized=int8)
+    columns = columns or default_columns(fmt, tagger.heads)
+    if reason := refused_columns(columns, tagger.heads, bundle):
+        raise click.UsageError(reason)
+    writer = Writer(out, fmt, top_k=top_k, probs=probs, columns=columns)
     sources = list(files) or ["-"]
     try:
-        tagger = Tagger.load(bundle, provider=provider, threads=opts.threads, quantized=int8)
         for unit in _units(sources, input_format, chunk, encoding_errors, opts.quiet):
             writer.write(unit, tagger.tag_batch(unit.sentences, top_k=top_k, probs=probs))
     except KeyboardInterrupt:
@@ -126,6 +151,16 @@ def tag(
         raise click.ClickException(str(exc)) from None
     if writer.count == 0:
         opts.echo("postag: no sentences in the input", err=True)
+
+
+def _columns(value: str | None) -> list[str] | None:
+    """--columns as a list of heads (None: the format's default), or a usage error."""
+    from .formats import parse_columns
+
+    try:
+        return None if value is None else parse_columns(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--columns'") from None
 
 
 def _input_format(ctx: click.Context, input_format: str, pretokenized: bool) -> str:
@@ -213,6 +248,7 @@ def info(opts: Options, bundle: str, as_json: bool) -> None:
 
     from ..bundle import load_manifest
     from ..session import resolve_provider
+    from .formats import HEAD_NAMES
 
     _stdout()
     man = load_manifest(bundle)
@@ -230,15 +266,13 @@ def info(opts: Options, bundle: str, as_json: bool) -> None:
     click.echo(
         f"model: {met.get('parameters', 0):,} parameters; {c['layers']}-layer "
         f"{'Bi' if c['bidirectional'] else ''}LSTM {c['hidden']}, char BiLSTM "
-        f"{c['char_hidden'] or 'off'}; {len(d['tags'])} tags: {' '.join(d['tags'])}"
+        f"{c['char_hidden'] or 'off'}"
     )
+    click.echo("heads: " + ", ".join(f"{HEAD_NAMES[h]} ({len(v)})" for h, v in man.labels.items()))
+    click.echo(f"UPOS tags: {' '.join(man.tags)}")
     click.echo(f"corpus: {d.get('corpus', {}).get('name', '?')}")
-    line = f"accuracy: pytorch dev {100 * met.get('dev_accuracy', 0):.2f}%"
-    if "test_accuracy" in met:
-        line += f", test {100 * met['test_accuracy']:.2f}%"
-    for label, e in ev.items():
-        line += f"; {label} test {100 * e.get('test_accuracy', e.get('dev_accuracy', 0)):.2f}%"
-    click.echo(line)
+    for line in _accuracy_table(list(man.labels), met, ev):
+        click.echo(line)
     val = d.get("validation", {})
     click.echo(
         f"verification: {'passed' if val.get('ok') else 'NOT passed'} "
@@ -253,3 +287,27 @@ def info(opts: Options, bundle: str, as_json: bool) -> None:
         + ", ".join(ort.get_available_providers())
     )
     click.echo(f"provider for --provider auto: {resolve_provider('auto')}")
+
+
+def _accuracy_table(heads: list[str], metrics: dict, evaluation: dict) -> list[str]:
+    """`info`'s accuracy lines: per head (and AllTags where measured) dev / test, for
+    PyTorch (``metrics``) and every ONNX graph (``evaluation``); "—" where not measured."""
+    from .formats import HEAD_NAMES
+
+    all_tags = any(f"{split}_all_tags" in metrics for split in ("dev", "test"))
+    names = [HEAD_NAMES[h] for h in heads] + (["AllTags"] if all_tags else [])
+    keys = [("" if h == "upos" else f"{h}_") + "accuracy" for h in heads]
+    keys += ["all_tags"] if all_tags else []
+    rows = {"pytorch": metrics, **evaluation}
+    lines = [f"{'accuracy % (dev / test)':<26}" + "".join(f"{n:<16}" for n in names)]
+    for label, values in rows.items():
+        cells = [f"{_pct(values.get('dev_' + k))} / {_pct(values.get('test_' + k))}" for k in keys]
+        lines.append(f"  {label:<24}" + "".join(f"{cell:<16}" for cell in cells))
+    return [line.rstrip() for line in lines]
+
+
+def _pct(value: object) -> str:
+    """An accuracy as a percentage with two decimals; "—" when not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "—"
+    return f"{100 * value:.2f}"

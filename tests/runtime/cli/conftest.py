@@ -1,5 +1,5 @@
-"""Fixtures for the `postag tag` tests: the toy bundle's path, a tagger loaded from it, and
-`postag tag` run in-process."""
+"""Fixtures for the `postag tag` tests: the toy (joint) bundle's path, a tagger loaded from
+it, the UPOS-only bundle's path, and `postag tag` run in-process."""
 
 from collections.abc import Callable
 
@@ -21,11 +21,17 @@ def tagger(bundle):  # noqa: ANN201 - postag.Tagger, imported lazily
     return Tagger.load(bundle, provider="cpu", threads=1)
 
 
+@pytest.fixture(scope="module")
+def upos_only(upos_bundle) -> str:
+    """The UPOS-only bundle's path (as older bundles and the seed preset are)."""
+    return str(upos_bundle[0])
+
+
 @pytest.fixture
 def run_tag(bundle: str) -> Callable[..., Result]:
-    """``run_tag(args, input)``: ``postag --threads 1 tag --bundle <toy> *args``."""
+    """``run_tag(args, input, bundle=<toy>)``: ``postag --threads 1 tag --bundle B *args``."""
 
-    def run(args: list[str], input: object = None) -> Result:
+    def run(args: list[str], input: object = None, bundle: str = bundle) -> Result:
         return CliRunner().invoke(
             cli, ["--threads", "1", "tag", "--bundle", bundle, *args], input=input
         )

@@ -3,10 +3,12 @@ CoNLL-U read in sentence-bounded chunks (untagged is fine), and writes that an i
 cannot cut short."""
 
 import gc
+import io
 import json
 import os
 import signal
 import time
+from urllib.parse import unquote
 
 import conllu
 import pytest
@@ -15,11 +17,14 @@ from postag.cli.formats import (
     InputError,
     Unit,
     Writer,
+    default_columns,
+    parse_columns,
     read_conllu_stream,
+    refused_columns,
     refused_options,
     sigint_held,
 )
-from postag.data import parse_conllu
+from postag.data import feats_string, parse_conllu
 from postag.tagger import TaggedSentence
 
 TEXT = "Bob likes the red table. She runs quickly!\n\nAlice saw Paris.\n"
@@ -42,38 +47,82 @@ OPTIONS = {
     "top-k": ["--top-k", "3"],
     "both": ["--probs", "--top-k", "3"],
 }
+# --columns as given (None: not given, the format's default), and what each format shows.
+COLUMNS = [None, "xpos", "feats,upos", "upos,xpos,feats"]
+HEADS = ["upos", "xpos", "feats"]
+MISC = {"upos": "UPOS", "xpos": "XPOS", "feats": "Feats"}
 
 
-def parse_text(output):
-    """word/TAG or word/TAG:0.9812 → (tags, probs or None) per sentence."""
+def shown(fmt, columns):
+    if columns is None:
+        return ["upos"] if fmt == "text" else HEADS
+    return columns.split(",")
+
+
+def parse_text(output, columns, probs):
+    """word/L1/L2 or word/L1:0.98/L2:0.97 → per sentence {head: (labels, probs, None)};
+    a label is what precedes the field's last ':' (XPOS has ':' as a label)."""
     out = []
     for line in output.splitlines():
-        pairs = [tok.rsplit("/", 1)[1] for tok in line.split(" ")]
-        tags = [p.split(":")[0] for p in pairs]
-        probs = [float(p.split(":")[1]) for p in pairs] if ":" in pairs[0] else None
-        out.append((tags, probs, None))
+        fields = [tok.rsplit("/", len(columns))[1:] for tok in line.split(" ")]
+        sent = {}
+        for k, head in enumerate(columns):
+            column = [f[k].rsplit(":", 1) if probs else [f[k]] for f in fields]
+            sent[head] = (
+                [unquote(c[0]) for c in column],
+                [float(c[1]) for c in column] if probs else None,
+                None,
+            )
+        out.append(sent)
     return out
 
 
-def parse_json(output):
-    return [
-        (o["tags"], o.get("probs"), o.get("top_k"))
-        for o in (json.loads(line) for line in output.splitlines())
-    ]
+JSON_KEYS = {"upos": ("tags", "probs", "top_k")} | {
+    h: (h, f"{h}_probs", f"{h}_top_k") for h in ("xpos", "feats")
+}
 
 
-def parse_conllu_misc(output):
+def parse_json(output, columns, probs):
+    out = []
+    for obj in (json.loads(line) for line in output.splitlines()):
+        keys = {"sentence", "words"} | ({"text"} & set(obj))  # no text: CoNLL-U without one
+        sent = {}
+        for head, names in JSON_KEYS.items():
+            if any(n in obj for n in names):
+                sent[head] = tuple(obj.get(n) for n in names)
+                keys.update(n for n in names if n in obj)
+        assert set(obj) == keys  # nothing else
+        out.append(sent)
+    return out
+
+
+def topk_value(value):
+    """``L:0.9100,M:0.0500`` (labels percent-encoded) → [[label, probability], …]."""
+    return [[unquote(a.rsplit(":", 1)[0]), float(a.rsplit(":", 1)[1])] for a in value.split(",")]
+
+
+def parse_conllu_misc(output, columns, probs):
+    """Columns 4-6 and the MISC keys, as the `conllu` library reads them; a head whose
+    column is '_' everywhere and has no MISC key counts as not shown."""
     out = []
     for sent in conllu.parse(output):
         misc = [t["misc"] or {} for t in sent]
-        probs = [float(m["UPOSProb"]) for m in misc] if "UPOSProb" in misc[0] else None
-        topk = None
-        if "UPOSTopK" in misc[0]:
-            topk = [
-                [[a.split(":")[0], float(a.split(":")[1])] for a in m["UPOSTopK"].split(",")]
-                for m in misc
-            ]
-        out.append(([t["upos"] for t in sent], probs, topk))
+        cols = {
+            "upos": [t["upos"] or "_" for t in sent],
+            "xpos": [t["xpos"] or "_" for t in sent],
+            "feats": [feats_string(t["feats"]) for t in sent],
+        }
+        heads = {}
+        for head, labels in cols.items():
+            p, k = f"{MISC[head]}Prob", f"{MISC[head]}TopK"
+            if set(labels) == {"_"} and p not in misc[0] and k not in misc[0]:
+                continue
+            heads[head] = (
+                labels,
+                [float(m[p]) for m in misc] if p in misc[0] else None,
+                [topk_value(m[k]) for m in misc] if k in misc[0] else None,
+            )
+        out.append(heads)
     return out
 
 
@@ -82,9 +131,15 @@ PARSE = {"text": parse_text, "json": parse_json, "conllu": parse_conllu_misc}
 
 @pytest.mark.parametrize("source", ["text", "conllu"])
 @pytest.mark.parametrize("option", list(OPTIONS))
+@pytest.mark.parametrize("columns", COLUMNS, ids=lambda c: c or "default")
 @pytest.mark.parametrize("fmt", ["text", "json", "conllu"])
-def test_every_format_honours_or_refuses_every_option(run_tag, tagger, fmt, option, source):
-    args = ["--format", fmt, *OPTIONS[option]]
+def test_every_format_honours_or_refuses_every_option(
+    run_tag, tagger, fmt, columns, option, source
+):
+    """Every format × --columns × --probs/--top-k, on the joint toy model: exactly the
+    columns asked for (in their order), each with the labels, probabilities and top-k
+    that Tagger gives, and nothing else."""
+    args = ["--format", fmt, *OPTIONS[option]] + (["--columns", columns] if columns else [])
     if source == "conllu":
         args += ["--input-format", "conllu"]
         sentences = [s.words for s in parse_conllu(UNTAGGED, require_tags=False)]
@@ -99,23 +154,27 @@ def test_every_format_honours_or_refuses_every_option(run_tag, tagger, fmt, opti
         assert res.stdout == "" and "Traceback" not in res.output
         return
     assert res.exit_code == 0, res.output
+    heads = shown(fmt, columns)
     want = tagger.tag_batch(sentences, top_k=3, probs=True)
-    got = PARSE[fmt](res.stdout)
+    got = PARSE[fmt](res.stdout, heads, "--probs" in args)
     assert len(got) == len(want) == 2 + (source == "text")
-    for (tags, probs, topk), ref in zip(got, want, strict=True):
-        assert tags == ref.tags
-        if "--probs" in args:
-            assert probs == pytest.approx(ref.probs, abs=1e-4)
-        else:
-            assert probs is None  # nothing nobody asked for
-        if "--top-k" in args:
-            assert [[t for t, _ in row] for row in topk] == [
-                [t for t, _ in row] for row in ref.top_k
-            ]
-            flat = [p for row in topk for _, p in row]
-            assert flat == pytest.approx([p for row in ref.top_k for _, p in row], abs=1e-4)
-        else:
-            assert topk is None
+    for sent, ref in zip(got, want, strict=True):
+        assert list(sent) == (heads if fmt == "text" else [h for h in HEADS if h in heads])
+        for head, (labels, probs, topk) in sent.items():
+            assert labels == ref.labels(head)
+            if "--probs" in args:
+                assert probs == pytest.approx(ref.head_probs(head), abs=1e-4)
+            else:
+                assert probs is None  # nothing nobody asked for
+            if "--top-k" in args:
+                ref_top = ref.head_top_k(head)
+                assert [[t for t, _ in row] for row in topk] == [
+                    [t for t, _ in row] for row in ref_top
+                ]
+                flat = [p for row in topk for _, p in row]
+                assert flat == pytest.approx([p for row in ref_top for _, p in row], abs=1e-4)
+            else:
+                assert topk is None
 
 
 def test_conllu_input_keeps_its_misc_and_replaces_ours(run_tag):
@@ -123,7 +182,8 @@ def test_conllu_input_keeps_its_misc_and_replaces_ours(run_tag):
     assert res.exit_code == 0, res.output
     first = conllu.parse(res.stdout)[0]
     assert first[0]["misc"]["Foo"] == "bar"
-    assert list(first[3]["misc"]) == ["SpaceAfter", "UPOSProb"]  # replaced in place
+    # ours replaced in place, the other heads' keys appended (every head by default)
+    assert list(first[3]["misc"]) == ["SpaceAfter", "UPOSProb", "XPOSProb", "FeatsProb"]
     assert first[3]["misc"]["UPOSProb"] != "0.1"
     res = run_tag(["--input-format", "conllu", "--format", "conllu"], UNTAGGED.encode())
     assert "UPOSProb=0.1" in res.stdout and res.stdout.count("UPOSProb") == 1  # untouched
@@ -135,6 +195,73 @@ def test_refused_options_names_the_fix():
     assert all(refused_options(f, 3, True) is None for f in ("json", "conllu"))
     with pytest.raises(ValueError, match="--top-k needs"):
         Writer(open(os.devnull, "w"), "text", top_k=2)
+
+
+def test_columns_option_is_parsed_or_refused_in_words():
+    assert parse_columns("upos") == ["upos"]
+    assert parse_columns("FEATS, upos") == ["feats", "upos"]  # order kept, any case
+    for bad, why in [
+        ("upos,lemma", "unknown column 'lemma': choose from upos, xpos, feats"),
+        ("upos,", "unknown column ''"),
+        ("xpos,upos,xpos", "names a column twice"),
+    ]:
+        with pytest.raises(ValueError, match=why):
+            parse_columns(bad)
+    assert default_columns("text", ["upos", "xpos"]) == ["upos"]
+    assert default_columns("json", ["upos", "xpos"]) == default_columns("conllu", ["upos", "xpos"])
+    assert default_columns("conllu", ["upos", "xpos"]) == ["upos", "xpos"]
+    assert refused_columns(["upos", "xpos"], ["upos", "xpos", "feats"], "b") is None
+    assert refused_columns(["feats", "xpos"], ["upos"], "b") == (
+        "--columns feats,xpos: the model in b has no UFeats or XPOS head (its heads: upos)"
+    )
+
+
+def awkward_sentence():
+    """Labels with every separator the formats use: '/', ':', ',', '|', '=', '%'."""
+    return TaggedSentence(
+        words=["and/or", "x"],
+        tags=["CCONJ", "PUNCT"],
+        probs=[0.5, 0.25],
+        top_k=[[("CCONJ", 0.5), ("X", 0.125)], [("PUNCT", 0.25), ("SYM", 0.2)]],
+        xpos=["A/B", ":"],
+        xpos_probs=[0.4, 0.2],
+        xpos_top_k=[[("A/B", 0.4), (",", 0.3)], [(":", 0.2), ("100%", 0.1)]],
+        feats=["Number=Sing|Person=3", "_"],
+        feats_probs=[0.3, 0.1],
+        feats_top_k=[[("Number=Sing|Person=3", 0.3), ("_", 0.2)], [("_", 0.1), ("A=B", 0.05)]],
+    )
+
+
+def test_labels_holding_separators_read_back_exactly():
+    """No EWT label holds a '/', but XPOS has ':' and ',' and FEATS '|' and '=': text
+    output and CoNLL-U MISC stay unambiguous (percent-encoding where needed)."""
+    sent, heads = awkward_sentence(), ["upos", "xpos", "feats"]
+    out = io.StringIO()
+    Writer(out, "text", probs=True, columns=["xpos", "upos", "feats"]).write(
+        Unit([sent.words]), [sent]
+    )
+    assert out.getvalue() == (
+        "and/or/A%2FB:0.4000/CCONJ:0.5000/Number=Sing|Person=3:0.3000 "
+        "x/::0.2000/PUNCT:0.2500/_:0.1000\n"
+    )
+    (got,) = parse_text(out.getvalue(), ["xpos", "upos", "feats"], probs=True)
+    assert {h: got[h][:2] for h in heads} == {
+        h: (sent.labels(h), sent.head_probs(h)) for h in heads
+    }
+    out = io.StringIO()
+    writer = Writer(out, "conllu", top_k=2, probs=True, columns=heads)
+    writer.write(Unit([sent.words], texts=["and/or x"]), [sent])
+    assert "FeatsTopK=Number%3DSing%7CPerson%3D3:0.3000,_:0.2000" in out.getvalue()
+    assert "XPOSTopK=%3A:0.2000,100%25:0.1000" in out.getvalue()
+    (got,) = parse_conllu_misc(out.getvalue(), heads, probs=True)  # the `conllu` library reads it
+    assert got == {
+        h: (
+            sent.labels(h),
+            sent.head_probs(h),
+            [[[t, p] for t, p in row] for row in sent.head_top_k(h)],
+        )
+        for h in heads
+    }
 
 
 def numbered(text):

@@ -168,6 +168,133 @@ def test_info(bundle):
     assert json.loads(res.output)["name"] == "toy"
 
 
+def pct(value):
+    return "—" if value is None else f"{100 * value:.2f}"
+
+
+@pytest.mark.parametrize("which", ["joint", "upos-only"])
+def test_info_shows_every_head_and_its_accuracy(bundle, upos_only, which):
+    """The heads with their label counts, and dev / test accuracy per head for PyTorch
+    and every ONNX graph, as the manifest records them."""
+    from postag.bundle import load_manifest
+
+    path = bundle if which == "joint" else upos_only
+    man = load_manifest(path)
+    lines = CliRunner().invoke(cli, ["info", path]).output.splitlines()
+    if which == "joint":
+        x, f = len(man.labels["xpos"]), len(man.labels["feats"])
+        heads = f"heads: UPOS ({len(man.tags)}), XPOS ({x}), UFeats ({f})"
+    else:
+        heads = f"heads: UPOS ({len(man.tags)})"
+    assert heads in lines and f"UPOS tags: {' '.join(man.tags)}" in lines
+    keys = {"upos": "accuracy", "xpos": "xpos_accuracy", "feats": "feats_accuracy"}
+    top = lines.index(next(line for line in lines if line.startswith("accuracy % (dev / test)")))
+    assert lines[top].split()[-len(man.labels) :] == [
+        {"upos": "UPOS", "xpos": "XPOS", "feats": "UFeats"}[h] for h in man.labels
+    ]
+    rows = {"pytorch": man.data["metrics"], **man.data["evaluation"]}
+    for line, (name, values) in zip(lines[top + 1 :], rows.items(), strict=False):
+        cells = [
+            f"{pct(values.get('dev_' + keys[h]))} / {pct(values.get('test_' + keys[h]))}"
+            for h in man.labels
+        ]
+        assert line.split() == [name, *" ".join(cells).split()]
+    assert len(rows) == 5 and lines[top + 6].startswith("verification:")
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "conllu"])
+def test_a_column_the_model_lacks_is_refused_in_words(run_tag, upos_only, fmt):
+    res = run_tag(["--format", fmt, "--columns", "upos,xpos"], b"Hi there.", bundle=upos_only)
+    assert res.exit_code == 2 and res.stdout == "" and "Traceback" not in res.output
+    assert res.stderr.splitlines()[-1] == (
+        f"Error: --columns xpos: the model in {upos_only} has no XPOS head (its heads: upos)"
+    )
+    res = run_tag(["--format", fmt, "--columns", "upos,lemma"], b"Hi there.")
+    assert res.exit_code == 2 and res.stdout == ""
+    assert "Invalid value for '--columns': unknown column 'lemma'" in res.stderr
+
+
+def test_a_upos_only_bundle_gives_upos_in_every_format(run_tag, upos_only):
+    from postag import Tagger
+
+    want = Tagger.load(upos_only, provider="cpu", threads=1).tag_text(TEXT, probs=True)
+    res = run_tag(["--format", "json", "--probs"], TEXT.encode(), bundle=upos_only)
+    assert res.exit_code == 0, res.output
+    objs = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [set(o) for o in objs] == [{"sentence", "text", "words", "tags", "probs"}] * 3
+    assert [o["tags"] for o in objs] == [r.tags for r in want]
+    res = run_tag(["--format", "conllu", "--probs"], TEXT.encode(), bundle=upos_only)
+    tokens = [t for s in conllu.parse(res.stdout) for t in s]
+    assert [t["upos"] for t in tokens] == [t for r in want for t in r.tags]
+    assert {(t["xpos"], t["feats"]) for t in tokens} == {(None, None)}  # "_": not tagged
+    assert all(set(t["misc"]) <= {"SpaceAfter", "UPOSProb"} for t in tokens)
+
+
+def token_columns(text):
+    """Each line of CoNLL-U text as its tab-separated columns (comments: one column)."""
+    return [line.split("\t") for line in text.split("\n")]
+
+
+@pytest.mark.parametrize(
+    ("which", "columns", "replaced"),
+    [
+        ("joint", None, {3: "upos", 4: "xpos", 5: "feats"}),
+        ("joint", "upos", {3: "upos"}),
+        ("joint", "feats,xpos", {4: "xpos", 5: "feats"}),
+        ("upos-only", None, {3: "upos"}),
+    ],
+    ids=["joint-default", "joint-upos", "joint-no-upos", "upos-only"],
+)
+def test_conllu_input_replaces_exactly_the_columns_shown(
+    run_tag, toy_bundle, upos_only, tmp_path, which, columns, replaced
+):
+    """CoNLL-U in, CoNLL-U out: the shown heads' columns (4 UPOS, 5 XPOS, 6 FEATS), '_' in
+    the input, hold the tagger's labels and every other byte is the input's (the gold
+    XPOS/FEATS of a UPOS-only model's input stay)."""
+    from postag import Tagger
+    from postag.data import read_conllu
+
+    gold = token_columns((toy_bundle[2] / "toy-ud-test.conllu").read_text())
+    for cols in gold:
+        for col in replaced if len(cols) == 10 else ():
+            cols[col] = "_"
+    path = tmp_path / "half-tagged.conllu"
+    path.write_text("\n".join("\t".join(cols) for cols in gold))
+    bundle = str(toy_bundle[0]) if which == "joint" else upos_only
+    args = ["--input-format", "conllu", "--format", "conllu", str(path)]
+    res = run_tag(args + (["--columns", columns] if columns else []), bundle=bundle)
+    assert res.exit_code == 0, res.output
+    tagged = Tagger.load(bundle, provider="cpu", threads=1).tag_batch(
+        [s.words for s in read_conllu(path, require_tags=False)]
+    )
+    want = {h: iter([t for r in tagged for t in r.labels(h)]) for h in replaced.values()}
+    src, out = token_columns(path.read_text().rstrip("\n")), token_columns(res.stdout.rstrip())
+    assert len(src) == len(out)
+    changed = 0
+    for a, b in zip(src, out, strict=True):
+        if len(a) == 10:  # a word line
+            for col, head in replaced.items():
+                assert b[col] == next(want[head])
+                changed += a[col] == "_" != b[col]
+                a[col] = b[col]
+        assert a == b  # every other column, comment and blank line as it was
+    assert all(next(labels, None) is None for labels in want.values())  # all used
+    assert changed > 0  # (a FEATS label may be "_" itself)
+
+
+def test_info_accuracy_table_adds_alltags_when_measured():
+    from postag.cli.tag import _accuracy_table
+
+    metrics = {"dev_accuracy": 0.9, "test_accuracy": 0.8, "test_xpos_accuracy": 0.7}
+    metrics["test_all_tags"] = 0.6
+    evaluation = {"onnx-fp32": {"dev_accuracy": 0.91, "dev_xpos_accuracy": "bad"}}
+    assert [line.split() for line in _accuracy_table(["upos", "xpos"], metrics, evaluation)] == [
+        ["accuracy", "%", "(dev", "/", "test)", "UPOS", "XPOS", "AllTags"],
+        ["pytorch", "90.00", "/", "80.00", "—", "/", "70.00", "—", "/", "60.00"],
+        ["onnx-fp32", "91.00", "/", "—", "—", "/", "—", "—", "/", "—"],  # not a number: —
+    ]
+
+
 UNTAGGED = "1\tAlice\t_\t_\t_\t_\t_\t_\t_\t_\n2\tsaw\t_\t_\t_\t_\t_\t_\t_\t_\n"
 
 
