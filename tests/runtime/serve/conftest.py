@@ -26,15 +26,25 @@ def tagger(toy_bundle: tuple) -> Tagger:
     return Tagger.load(toy_bundle[0], provider="cpu", threads=1)
 
 
+@pytest.fixture(scope="module")
+def upos_tagger(upos_bundle: tuple) -> Tagger:
+    """A UPOS-only model (older bundles, the ``seed`` preset)."""
+    return Tagger.load(upos_bundle[0], provider="cpu", threads=1)
+
+
 @pytest.fixture
 def client_for(tagger: Tagger) -> Callable[..., Any]:
-    """``client_for(max_tokens=20, …)``: a TestClient of the app with those settings."""
+    """``client_for(max_tokens=20, …)``: a TestClient of the app with those settings
+    (``using=other_tagger``: of another model than the joint toy tagger)."""
     from fastapi.testclient import TestClient
 
     from postag.serve.app import create_app
     from postag.serve.config import ServeConfig
 
-    return lambda **cfg: TestClient(create_app(tagger, ServeConfig(**cfg)))
+    def client(using: Tagger | None = None, **cfg: Any) -> TestClient:
+        return TestClient(create_app(using or tagger, ServeConfig(**cfg)))
+
+    return client
 
 
 @contextlib.contextmanager
