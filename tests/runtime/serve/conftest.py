@@ -34,17 +34,13 @@ def upos_tagger(upos_bundle: tuple) -> Tagger:
 
 @pytest.fixture
 def client_for(tagger: Tagger) -> Callable[..., Any]:
-    """``client_for(max_tokens=20, …)``: a TestClient of the app with those settings
-    (``using=other_tagger``: of another model than the joint toy tagger)."""
+    """``client_for(max_tokens=20, …)``: a TestClient of the app with those settings."""
     from fastapi.testclient import TestClient
 
     from postag.serve.app import create_app
     from postag.serve.config import ServeConfig
 
-    def client(using: Tagger | None = None, **cfg: Any) -> TestClient:
-        return TestClient(create_app(using or tagger, ServeConfig(**cfg)))
-
-    return client
+    return lambda **cfg: TestClient(create_app(tagger, ServeConfig(**cfg)))
 
 
 @contextlib.contextmanager

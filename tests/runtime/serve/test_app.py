@@ -99,16 +99,36 @@ INPUTS = [
 OPTIONS = [{}, {"probs": True}, {"top_k": 2}, {"top_k": 20, "probs": True}]
 
 
+@pytest.fixture(scope="module")
+def joint_client(tagger):
+    """One app of the joint toy tagger for the cases below (an app starts text workers)."""
+    from fastapi.testclient import TestClient
+
+    from postag.serve.app import create_app
+
+    with TestClient(create_app(tagger)) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def upos_client(upos_tagger):
+    from fastapi.testclient import TestClient
+
+    from postag.serve.app import create_app
+
+    with TestClient(create_app(upos_tagger)) as c:
+        yield c
+
+
 @pytest.mark.parametrize("options", OPTIONS, ids=["plain", "probs", "top2", "top20"])
 @pytest.mark.parametrize("given", INPUTS, ids=["sentences", "text", "texts"])
-def test_every_head_for_every_input_equals_the_tagger(tagger, client_for, given, options):
+def test_every_head_for_every_input_equals_the_tagger(tagger, joint_client, given, options):
     """text, texts and sentences inputs: every head's labels (and probabilities and
     top-k, for every head, when asked) are the Tagger's, and OpenAPI declares them all."""
     body = given | options
-    with client_for() as c:
-        r = c.post("/v1/tag", json=body)
-        assert r.status_code == 200, r.text
-        assert_declared(c, r.json())
+    r = joint_client.post("/v1/tag", json=body)
+    assert r.status_code == 200, r.text
+    assert_declared(joint_client, r.json())
     got = r.json()["sentences"]
     assert got == expected(tagger, body) and got
     k = options.get("top_k", 0)
@@ -124,13 +144,12 @@ def test_every_head_for_every_input_equals_the_tagger(tagger, client_for, given,
 
 
 @pytest.mark.parametrize("given", INPUTS, ids=["sentences", "text", "texts"])
-def test_a_upos_only_model_answers_without_xpos_and_feats(upos_tagger, client_for, given):
+def test_a_upos_only_model_answers_without_xpos_and_feats(upos_tagger, upos_client, given):
     body = given | {"top_k": 3, "probs": True}
-    with client_for(using=upos_tagger) as c:
-        r = c.post("/v1/tag", json=body)
-        assert r.status_code == 200, r.text
-        assert_declared(c, r.json())
-        assert c.get("/v1/info").json()["heads"] == {"upos": len(upos_tagger.tags)}
+    r = upos_client.post("/v1/tag", json=body)
+    assert r.status_code == 200, r.text
+    assert_declared(upos_client, r.json())
+    assert upos_client.get("/v1/info").json()["heads"] == {"upos": len(upos_tagger.tags)}
     got = r.json()["sentences"]
     assert got == expected(upos_tagger, body) and got
     for s in got:
