@@ -25,11 +25,11 @@ from dataclasses import asdict
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .. import __version__
 from ..batching import regroup
-from ..tagger import TaggedSentence, Tagger
+from ..tagger import TaggedSentence, Tagger, TopK
 from .batcher import MicroBatcher
 from .config import ServeConfig
 from .errors import install_error_handlers
@@ -45,14 +45,38 @@ from .texts import TextPool
 
 
 class TaggedOut(BaseModel):
+    """One tagged sentence. ``tags`` (UPOS) always; ``xpos`` and ``feats`` when the
+    model has those heads (``GET /v1/info`` lists them); per head, the probabilities
+    and the k best when asked (``probs``, ``top_k``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
     words: list[str]
-    tags: list[str]
-    probs: list[float] | None = None
-    top_k: list[list[tuple[str, float]]] | None = None
+    tags: list[str] = Field(description="UPOS tag of each word.")
+    xpos: list[str] | None = Field(
+        None, description="XPOS tag of each word (joint models; Penn Treebank for English)."
+    )
+    feats: list[str] | None = Field(
+        None, description="Morphological features of each word, UD FEATS ('_': none)."
+    )
+    probs: list[float] | None = Field(
+        None, description="Probability of each word's UPOS tag (probs or top_k asked)."
+    )
+    top_k: TopK | None = Field(None, description="Each word's k most probable UPOS tags.")
+    xpos_probs: list[float] | None = Field(
+        None, description="Probability of each word's XPOS tag (probs or top_k asked)."
+    )
+    xpos_top_k: TopK | None = Field(None, description="Each word's k most probable XPOS tags.")
+    feats_probs: list[float] | None = Field(
+        None, description="Probability of each word's FEATS (probs or top_k asked)."
+    )
+    feats_top_k: TopK | None = Field(None, description="Each word's k most probable FEATS.")
     text: int | None = Field(None, description="Index of the input text (texts input).")
 
 
 class TagResponse(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     sentences: list[TaggedOut]
     model: str
     tokens: int
@@ -68,15 +92,28 @@ class ErrorResponse(BaseModel):
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-#: Sentences up to this many tokens are encoded by the C encoder, in one call of well
-#: under a millisecond; longer ones by the pure-Python encoder, in small steps that let
-#: the event loop's thread take the GIL in between (one C call for a 20,000-token
-#: sentence with top_k 20 would hold it for ~150 ms).
-C_ENCODE_MAX_TOKENS = 256
+#: Sentences of up to this many values (a word's label or probability is one value, its
+#: top-k row k values) are encoded by the C encoder, in one call of well under a
+#: millisecond; bigger ones by the pure-Python encoder, in small steps that let the
+#: event loop's thread take the GIL in between (one C call for a 20,000-token sentence
+#: with top_k 20 would hold it for ~150 ms per head). The bound is 256 words with one
+#: head's probabilities and top_k 20: a joint model's answer with top_k 20 for every head
+#: goes the small-step way from ~90 words on.
+C_ENCODE_MAX_VALUES = 256 * 23
+
+
+def _values(d: dict[str, Any]) -> int:
+    """How many values a rendered sentence holds (what its encoding costs)."""
+    per_word = sum(
+        len(v[0]) if key.endswith("top_k") and v else 1
+        for key, v in d.items()
+        if isinstance(v, list)
+    )
+    return len(d["words"]) * per_word
 
 
 def _encode_sentence(d: dict[str, Any]) -> str:
-    if len(d["words"]) <= C_ENCODE_MAX_TOKENS:
+    if _values(d) <= C_ENCODE_MAX_VALUES:
         return _ENCODER.encode(d)
     return "".join(_ENCODER.iterencode(d))
 
@@ -146,6 +183,7 @@ class TagService:
             "version": man["version"],
             "created": man.get("created"),
             "tags": man["tags"],
+            "heads": {head: len(labels) for head, labels in self.tagger.labels.items()},
             "producers": man.get("producers"),
             "metrics": man.get("metrics"),
             "evaluation": man.get("evaluation"),

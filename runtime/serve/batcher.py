@@ -3,9 +3,10 @@
 Requests wait in a bounded queue; one worker task drains it into batches of at most
 ``max_batch_tokens`` tokens, waiting at most ``max_wait_ms`` for a batch to fill, runs
 the session once per batch in its own thread (never on the event loop, never queued
-behind other work), and hands each request its own results. A full queue is a 503 with
-``Retry-After``. The fp32 model is padding-invariant, so a request's tags are the same
-batched or alone.
+behind other work), and hands each request its own results: every head's labels, and of
+the probabilities and top-k the batch computed only what that request asked for. A full
+queue is a 503 with ``Retry-After``. The fp32 model is padding-invariant, so a request's
+tags are the same batched or alone.
 """
 
 from __future__ import annotations
@@ -124,7 +125,15 @@ class MicroBatcher:
         answers = regroup(results, [job.sentences for job in batch])
         for job, mine in zip(batch, answers, strict=True):
             for r in mine:
-                if not (job.probs or job.top_k):
-                    r.probs = None
-                r.top_k = [row[: job.top_k] for row in r.top_k or []] if job.top_k else None
+                trim(r, self.tagger.heads, job.top_k, job.probs)
         return answers
+
+
+def trim(result: TaggedSentence, heads: list[str], top_k: int, probs: bool) -> None:
+    """Keep, for every head, exactly what a request asked for of its batch's results:
+    the probabilities with ``probs`` or ``top_k`` (as :meth:`Tagger.tag_batch` gives
+    them), the ``top_k`` best (already capped at each head's label count)."""
+    for head in heads:
+        head_probs = result.head_probs(head) if probs or top_k else None
+        top = [row[:top_k] for row in result.head_top_k(head) or []] if top_k else None
+        result.set_head(head, result.labels(head) or [], head_probs, top)

@@ -11,9 +11,9 @@ During every level a probe polls ``/v1/health`` every 20 ms and the report gives
 p50/p99/max latency. With ``hostile=True`` (``--hostile``) one hostile request is in
 flight all level long as well, one after the other: ~900 kB of ordinary text, the
 largest answer the limits allow (``max_tokens`` tokens with ``max_top_k`` alternatives
-and probabilities) and a 100 kB chain of hyphenated words (both texts are over the token
-limit: tokenized, then refused); the health latency shows whether they stall the event
-loop.
+and probabilities, for every head of the model) and a 100 kB chain of hyphenated words
+(both texts are over the token limit: tokenized, then refused); the health latency
+shows whether they stall the event loop.
 """
 
 from __future__ import annotations

@@ -37,8 +37,15 @@ class TagRequest(BaseModel):
     text: str | None = Field(None, description="Raw English text: tokenized and split.")
     texts: list[str] | None = Field(None, description="Several raw texts, tagged together.")
     sentences: list[list[str]] | None = Field(None, description="Pre-tokenized sentences.")
-    top_k: int = Field(0, ge=0, description="Also return the k most probable tags per word.")
-    probs: bool = Field(False, description="Also return each chosen tag's probability.")
+    top_k: int = Field(
+        0,
+        ge=0,
+        description="Also return the k most probable labels per word, for every head (at "
+        "most each head's label count), and their probabilities.",
+    )
+    probs: bool = Field(
+        False, description="Also return each chosen label's probability, for every head."
+    )
 
     @model_validator(mode="after")
     def one_input(self) -> TagRequest:

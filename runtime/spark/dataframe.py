@@ -6,7 +6,7 @@
     spark = SparkSession.builder.master("local[2]").getOrCreate()
     df = spark.read.json("docs.jsonl")                    # a string column "text"
     tagged, stats = tag_dataframe(df, "artifacts/postag-en-ewt", text_column="text")
-    tagged.write.parquet("tagged.parquet")                # + tokens, upos: array<string>
+    tagged.write.parquet("tagged.parquet")                # + tokens, upos, xpos, feats
     print(stats.rows.value, stats.words.value)            # filled in by the executors
 
 Rows move through ``mapInPandas`` in Arrow batches. The bundle is shipped to the
@@ -18,6 +18,11 @@ tasks × threads never oversubscribe the cores. A raw-text column is tokenized a
 into sentences (the runtime's tokenizer); the tokens of all sentences of a row come out
 in one array. A pre-tokenized column (``array<string>``) is tagged as one sentence.
 Null or empty texts give empty arrays, never a failed job.
+
+The columns added are ``tokens`` and one ``array<string>`` per head of the model, each
+aligned with ``tokens``: ``upos``, and for a joint tagger ``xpos`` and ``feats`` (UD FEATS
+strings, ``_`` = none). A UPOS-only bundle (older bundles, the ``seed`` preset) adds
+``tokens`` and ``upos`` only. :func:`output_columns` says which, from the bundle.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ if TYPE_CHECKING:  # pyspark is an optional extra: imported inside the functions
     from pyspark import Accumulator
     from pyspark.sql import DataFrame, SparkSession
 
-TOKENS, TAGS = "tokens", "upos"
+TOKENS = "tokens"
 
 #: Taggers of this Python worker process, by (bundle path, threads): loaded once, reused
 #: by every Arrow batch and partition the worker runs.
@@ -94,16 +99,27 @@ def _clean_tokens(value: Any) -> list[str]:
     return [t.strip() for t in value if isinstance(t, str) and t.strip()]
 
 
-def is_pretokenized(df: DataFrame, text_column: str) -> bool:
+def output_columns(heads: list[str]) -> list[str]:
+    """The columns :func:`tag_dataframe` adds for a model with ``heads`` (in output
+    order): ``tokens``, then one per head, named as the head (``upos``, ``xpos``,
+    ``feats``)."""
+    return [TOKENS, *heads]
+
+
+def is_pretokenized(df: DataFrame, text_column: str, added: list[str]) -> bool:
     """True for an ``array<string>`` column, False for a string column; ``ValueError`` for
-    a missing column, another type, or output columns that already exist."""
+    a missing column, another type, or columns to be ``added`` that already exist."""
     from pyspark.sql.types import ArrayType, StringType
 
     if text_column not in df.columns:
         raise ValueError(f"no column {text_column!r} (columns: {', '.join(df.columns)})")
-    for name in (TOKENS, TAGS):
-        if name in df.columns:
-            raise ValueError(f"the input already has a column {name!r}")
+    taken = {c.lower(): c for c in df.columns}  # Spark's names are case-insensitive
+    for name in added:
+        if name in taken:
+            raise ValueError(
+                f"the input already has a column {taken[name]!r} (the tagger adds "
+                f"{', '.join(added)}); rename or drop it first"
+            )
     dtype = df.schema[text_column].dataType
     if isinstance(dtype, StringType):
         return False
@@ -115,17 +131,19 @@ def is_pretokenized(df: DataFrame, text_column: str) -> bool:
     )
 
 
-def tag_cells(tagger: Any, cells: list[Any], pretokenized: bool) -> tuple[list, list]:
-    """One Arrow batch's cells → (tokens, tags) per row: all sentences of all rows are
-    tagged together (bucketed by length), then regrouped per row."""
+def tag_cells(tagger: Any, cells: list[Any], pretokenized: bool) -> dict[str, list[list[str]]]:
+    """One Arrow batch's cells → ``{column: one list per row}``: ``tokens`` and every head's
+    labels. All sentences of all rows are tagged together (bucketed by length), then
+    regrouped per row."""
     if pretokenized:
         docs = [[toks] if (toks := _clean_tokens(c)) else [] for c in cells]
     else:
         docs = split_documents(c if isinstance(c, str) else None for c in cells)
     tagged = regroup(tagger.tag_batch(flatten(docs)), docs)
-    tokens = [[w for r in doc for w in r.words] for doc in tagged]
-    tags = [[t for r in doc for t in r.tags] for doc in tagged]
-    return tokens, tags
+    columns = {TOKENS: [[w for r in doc for w in r.words] for doc in tagged]}
+    for head in tagger.heads:
+        columns[head] = [[t for r in doc for t in r.labels(head)] for doc in tagged]
+    return columns
 
 
 def tag_dataframe(
@@ -135,17 +153,21 @@ def tag_dataframe(
     threads: int | None = None,
     ship: bool = True,
 ) -> tuple[DataFrame, SparkTagStats]:
-    """``df`` plus ``tokens`` and ``upos`` (``array<string>``) columns, and the job's
-    counters. ``text_column``: a string column (raw text) or ``array<string>``
-    (pre-tokenized). Raises ``ValueError`` for a missing column or another type, and
-    :class:`~postag.errors.BundleError` when the bundle does not load here."""
+    """``df`` plus ``tokens`` and one column per head of the model (``upos``; ``xpos``
+    and ``feats`` for a joint tagger), all ``array<string>``, and the job's counters.
+    ``text_column``: a string column (raw text) or ``array<string>`` (pre-tokenized).
+    Raises ``ValueError`` for a missing column, another type or an input that already
+    has a column to be added, and :class:`~postag.errors.BundleError` when the bundle
+    does not load here."""
     from pyspark import SparkFiles
     from pyspark.sql.types import ArrayType, StringType, StructField, StructType
 
     from ..bundle import load_manifest
 
-    pretokenized = is_pretokenized(df, text_column)
-    root = load_manifest(bundle).root.resolve()  # fail on the driver first, clearly
+    manifest = load_manifest(bundle)  # fail on the driver first, clearly
+    added = output_columns(list(manifest.labels))
+    pretokenized = is_pretokenized(df, text_column, added)
+    root = manifest.root.resolve()
     sc = df.sparkSession.sparkContext
     if ship:
         sc.addFile(str(root), recursive=True)
@@ -154,21 +176,17 @@ def tag_dataframe(
         sc.accumulator([], _ListParam()), sc.accumulator(0), sc.accumulator(0), sc.accumulator(0)
     )
     array = ArrayType(StringType(), False)
-    schema = StructType(
-        [*df.schema.fields, StructField(TOKENS, array, False), StructField(TAGS, array, False)]
-    )
+    schema = StructType([*df.schema.fields, *(StructField(c, array, False) for c in added)])
     name = root.name
 
     def tag_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         tagger = _tagger(SparkFiles.get(name) if ship else str(root), threads, stats.loads)
         for pdf in batches:
-            tokens, tags = tag_cells(tagger, pdf[text_column].tolist(), pretokenized)
-            out = pdf.copy()
-            out[TOKENS] = tokens
-            out[TAGS] = tags
+            columns = tag_cells(tagger, pdf[text_column].tolist(), pretokenized)
+            out = pdf.assign(**columns)
             stats.batches.add(1)
             stats.rows.add(len(pdf))
-            stats.words.add(sum(len(t) for t in tokens))
+            stats.words.add(sum(len(t) for t in columns[TOKENS]))
             yield out
 
     return df.mapInPandas(tag_batches, schema), stats

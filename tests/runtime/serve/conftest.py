@@ -26,6 +26,12 @@ def tagger(toy_bundle: tuple) -> Tagger:
     return Tagger.load(toy_bundle[0], provider="cpu", threads=1)
 
 
+@pytest.fixture(scope="module")
+def upos_tagger(upos_bundle: tuple) -> Tagger:
+    """A UPOS-only model (older bundles, the ``seed`` preset)."""
+    return Tagger.load(upos_bundle[0], provider="cpu", threads=1)
+
+
 @pytest.fixture
 def client_for(tagger: Tagger) -> Callable[..., Any]:
     """``client_for(max_tokens=20, …)``: a TestClient of the app with those settings."""

@@ -23,13 +23,46 @@ def post_raw(c, body: bytes):  # noqa: ANN001, ANN201
     return c.post("/v1/tag", content=body, headers={"content-type": "application/json"})
 
 
-def test_health_info_and_openapi(client_for):
+HEAD_FIELDS = {
+    "upos": ("tags", "probs", "top_k"),
+    "xpos": ("xpos", "xpos_probs", "xpos_top_k"),
+    "feats": ("feats", "feats_probs", "feats_top_k"),
+}
+
+
+def response_schema(c) -> tuple[dict, dict]:  # noqa: ANN001
+    """The declared 200 answer of ``POST /v1/tag`` in /openapi.json: (the answer's
+    schema, a sentence's schema), references resolved."""
+    schema = c.get("/openapi.json").json()
+    models = schema["components"]["schemas"]
+    ok = schema["paths"]["/v1/tag"]["post"]["responses"]["200"]["content"]["application/json"]
+    answer = models[ok["schema"]["$ref"].rsplit("/", 1)[1]]
+    sentence = models[answer["properties"]["sentences"]["items"]["$ref"].rsplit("/", 1)[1]]
+    return answer, sentence
+
+
+def assert_declared(c, body: dict) -> None:  # noqa: ANN001
+    """Every key the server sent is declared in OpenAPI, and the answer validates
+    against the declared response model (no undeclared key, every type right)."""
+    from postag.serve.app import TagResponse
+
+    answer, sentence = response_schema(c)
+    assert set(body) <= set(answer["properties"]) and set(answer["required"]) <= set(body)
+    for s in body["sentences"]:
+        assert set(s) <= set(sentence["properties"]), set(s) - set(sentence["properties"])
+        assert set(sentence["required"]) <= set(s)
+    TagResponse.model_validate(body)
+
+
+def test_health_info_and_openapi(tagger, client_for):
     with client_for() as c:
         assert c.get("/v1/health").json()["model_loaded"] is True
         info = c.get("/v1/info").json()
         assert info["name"] == "toy" and info["provider"] == "CPUExecutionProvider"
         assert info["serve"]["max_batch_tokens"] == MAX_BATCH_TOKENS
+        assert info["heads"] == {h: len(tagger.labels[h]) for h in ("upos", "xpos", "feats")}
         schema = c.get("/openapi.json").json()
+        answer, sentence = response_schema(c)
     tag = schema["paths"]["/v1/tag"]["post"]
     body = tag["requestBody"]["content"]["application/json"]["schema"]
     assert set(body["properties"]) == {"text", "texts", "sentences", "top_k", "probs"}
@@ -37,6 +70,90 @@ def test_health_info_and_openapi(client_for):
     assert tag["responses"]["413"]["content"]["application/json"]["schema"]["$ref"].endswith(
         "/ErrorResponse"
     )
+    # every head's fields are declared, optional but for words and UPOS tags
+    fields = {f for head in HEAD_FIELDS.values() for f in head}
+    assert set(sentence["properties"]) == fields | {"words", "text"}
+    assert set(sentence["required"]) == {"words", "tags"}
+    assert sentence["additionalProperties"] is False
+    assert set(answer["required"]) == {"sentences", "model", "tokens"}
+
+
+def expected(tagger, body: dict) -> list[dict]:  # noqa: ANN001
+    """What ``POST /v1/tag`` with ``body`` must answer, from the Tagger directly."""
+    opts = {"top_k": body.get("top_k", 0), "probs": body.get("probs", False)}
+    if "sentences" in body:
+        out = [t.to_dict() for t in tagger.tag_batch(body["sentences"], **opts)]
+    elif "text" in body:
+        out = [t.to_dict() for t in tagger.tag_text(body["text"], **opts)]
+    else:
+        docs = tagger.tag_many(body["texts"], **opts)
+        out = [t.to_dict() | {"text": i} for i, doc in enumerate(docs) for t in doc]
+    return json.loads(json.dumps(out))
+
+
+INPUTS = [
+    {"sentences": SENTS},
+    {"text": "Alice saw Paris. Bob runs quickly! The dog likes it."},
+    {"texts": ["Alice saw Paris.", "", "She runs. Bob likes the big dog."]},
+]
+OPTIONS = [{}, {"probs": True}, {"top_k": 2}, {"top_k": 20, "probs": True}]
+
+
+@pytest.fixture(scope="module")
+def joint_client(tagger):
+    """One app of the joint toy tagger for the cases below (an app starts text workers)."""
+    from fastapi.testclient import TestClient
+
+    from postag.serve.app import create_app
+
+    with TestClient(create_app(tagger)) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def upos_client(upos_tagger):
+    from fastapi.testclient import TestClient
+
+    from postag.serve.app import create_app
+
+    with TestClient(create_app(upos_tagger)) as c:
+        yield c
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=["plain", "probs", "top2", "top20"])
+@pytest.mark.parametrize("given", INPUTS, ids=["sentences", "text", "texts"])
+def test_every_head_for_every_input_equals_the_tagger(tagger, joint_client, given, options):
+    """text, texts and sentences inputs: every head's labels (and probabilities and
+    top-k, for every head, when asked) are the Tagger's, and OpenAPI declares them all."""
+    body = given | options
+    r = joint_client.post("/v1/tag", json=body)
+    assert r.status_code == 200, r.text
+    assert_declared(joint_client, r.json())
+    got = r.json()["sentences"]
+    assert got == expected(tagger, body) and got
+    k = options.get("top_k", 0)
+    for s in got:
+        for head, (labels, probs, top) in HEAD_FIELDS.items():
+            assert len(s[labels]) == len(s["words"])
+            assert (probs in s) == bool(k or options.get("probs"))
+            assert (top in s) == bool(k)
+            if k:  # capped at the head's label count; the best is the chosen label
+                assert {len(row) for row in s[top]} == {min(k, len(tagger.labels[head]))}
+                assert [row[0][0] for row in s[top]] == s[labels]
+                assert [row[0][1] for row in s[top]] == s[probs]
+
+
+@pytest.mark.parametrize("given", INPUTS, ids=["sentences", "text", "texts"])
+def test_a_upos_only_model_answers_without_xpos_and_feats(upos_tagger, upos_client, given):
+    body = given | {"top_k": 3, "probs": True}
+    r = upos_client.post("/v1/tag", json=body)
+    assert r.status_code == 200, r.text
+    assert_declared(upos_client, r.json())
+    assert upos_client.get("/v1/info").json()["heads"] == {"upos": len(upos_tagger.tags)}
+    got = r.json()["sentences"]
+    assert got == expected(upos_tagger, body) and got
+    for s in got:
+        assert set(s) == {"words", *HEAD_FIELDS["upos"]} | ({"text"} if "texts" in body else set())
 
 
 def test_tag_inputs_match_direct_tagging(tagger, client_for):
@@ -58,13 +175,17 @@ def test_tag_inputs_match_direct_tagging(tagger, client_for):
 
 
 def test_short_and_long_sentences_render_alike(tagger, client_for):
-    """Short sentences go through the C JSON encoder, long ones (over 256 tokens) through
-    the streaming one: both give ``TaggedSentence.to_dict()``."""
+    """Small sentences go through the C JSON encoder, big ones (over
+    ``C_ENCODE_MAX_VALUES`` values) through the streaming one: both give
+    ``TaggedSentence.to_dict()``."""
+    from postag.serve.app import C_ENCODE_MAX_VALUES, _values
+
     long = ["She", "runs", "quickly", "."] * 100
     with client_for(max_tokens=1000) as c:
         r = c.post("/v1/tag", json={"sentences": [SENTS[0], long], "top_k": 3, "probs": True})
     assert r.status_code == 200
     want = [t.to_dict() for t in tagger.tag_batch([SENTS[0], long], top_k=3, probs=True)]
+    assert _values(want[0]) <= C_ENCODE_MAX_VALUES < _values(want[1])  # one of each
     assert r.json()["sentences"] == json.loads(json.dumps(want))
     assert r.json()["tokens"] == len(SENTS[0]) + len(long)
 

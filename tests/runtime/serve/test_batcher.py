@@ -17,19 +17,35 @@ from .conftest import SENTS  # noqa: E402
 
 
 def test_concurrent_requests_are_micro_batched_with_identical_results(tagger, client_for):
+    """Requests batched together get every head's labels, and of the probabilities and
+    top-k the batch computed exactly what each asked for, per head."""
     with client_for(max_wait_ms=50) as c, ThreadPoolExecutor(24) as pool:
-        bodies = [{"sentences": [SENTS[i % len(SENTS)]], "probs": i % 2 == 0} for i in range(48)]
+        bodies = [
+            {"sentences": [SENTS[i % len(SENTS)]], "probs": i % 2 == 0, "top_k": (0, 1, 3)[i % 3]}
+            for i in range(48)
+        ]
         responses = list(pool.map(lambda b: c.post("/v1/tag", json=b), bodies))
         stats = c.get("/v1/info").json()["stats"]
     assert all(r.status_code == 200 for r in responses)
+    assert tagger.heads == ["upos", "xpos", "feats"]
     for b, r in zip(bodies, responses, strict=True):
-        direct = tagger.tag(b["sentences"][0], probs=True)
+        direct = tagger.tag(b["sentences"][0], top_k=3, probs=True)
         out = r.json()["sentences"][0]
-        assert out["tags"] == direct.tags
-        if b["probs"]:
-            assert out["probs"] == pytest.approx(direct.probs, abs=1e-5)
-        else:
-            assert "probs" not in out
+        k = b["top_k"]
+        for head in tagger.heads:
+            prefix = "" if head == "upos" else f"{head}_"
+            assert out["tags" if head == "upos" else head] == direct.labels(head)
+            if b["probs"] or k:
+                assert out[f"{prefix}probs"] == pytest.approx(direct.head_probs(head), abs=1e-5)
+            else:
+                assert f"{prefix}probs" not in out
+            if k:
+                want = [row[:k] for row in direct.head_top_k(head)]
+                assert [[t for t, _ in row] for row in out[f"{prefix}top_k"]] == [
+                    [t for t, _ in row] for row in want
+                ]
+            else:
+                assert f"{prefix}top_k" not in out
     assert stats["requests"] == 48 and stats["max_requests_per_batch"] > 1
     assert stats["batches"] < 48
 

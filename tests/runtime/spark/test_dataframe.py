@@ -18,8 +18,7 @@ if not shutil.which("java"):
 from pyspark.sql.types import ArrayType, StringType, StructField, StructType  # noqa: E402
 
 from postag import Tagger  # noqa: E402
-from postag.spark import tag_dataframe, task_threads  # noqa: E402
-from postag.spark.job import spark_session  # noqa: E402
+from postag.spark import output_columns, spark_session, tag_dataframe, task_threads  # noqa: E402
 
 TEXTS = [
     "The cat sat on the mat. It was happy!",
@@ -29,6 +28,8 @@ TEXTS = [
     "She runs quickly to the store .",
     "Alice saw Paris.",
 ]
+#: The columns tag_dataframe adds with the joint toy tagger.
+HEADED = ["tokens", "upos", "xpos", "feats"]
 
 
 @pytest.fixture(scope="module")
@@ -47,19 +48,22 @@ def test_raw_text_tags_equal_the_runtime_and_null_rows_are_empty(spark, toy_bund
     schema = StructType([StructField("id", StringType()), StructField("text", StringType())])
     df = spark.createDataFrame([(str(i), t) for i, t in enumerate(TEXTS)], schema).repartition(2)
     tagged, stats = tag_dataframe(df, toy_bundle[0], "text")
-    assert tagged.schema["tokens"].dataType == ArrayType(StringType(), False)
-    assert tagged.schema["upos"].dataType == ArrayType(StringType(), False)
-    assert tagged.columns == ["id", "text", "tokens", "upos"]
+    # the joint toy tagger: a column per head beside the tokens
+    assert tagged.columns == ["id", "text", "tokens", "upos", "xpos", "feats"]
+    for column in HEADED:
+        assert tagged.schema[column].dataType == ArrayType(StringType(), False)
     rows = {r["id"]: r for r in tagged.collect()}
     assert len(rows) == len(TEXTS)
     for i, text in enumerate(TEXTS):
         r = rows[str(i)]
         if text is None or not text.strip():
-            assert r["tokens"] == [] and r["upos"] == []
+            assert all(r[column] == [] for column in HEADED)
             continue
         want = tagger.tag_text(text)
         assert r["tokens"] == [w for s in want for w in s.words]
-        assert r["upos"] == [t for s in want for t in s.tags]
+        for head in ("upos", "xpos", "feats"):
+            assert r[head] == [t for s in want for t in s.labels(head)], head
+            assert len(r[head]) == len(r["tokens"])
     assert stats.rows.value == len(TEXTS)
     assert stats.words.value == sum(len(r["tokens"]) for r in rows.values())
 
@@ -76,12 +80,29 @@ def test_pretokenized_column_and_the_bundle_loads_once_per_worker(spark, toy_bun
     for r in rows:
         toks = [t for t in (r["toks"] or []) if t]  # null and empty tokens are dropped
         assert r["tokens"] == toks
-        assert r["upos"] == (tagger.tag(toks).tags if toks else [])
+        want = tagger.tag(toks) if toks else None
+        for head in ("upos", "xpos", "feats"):
+            assert r[head] == (want.labels(head) if want else [])
     # 40 rows in Arrow batches of 2 rows → ≥ 20 batches, but one load per Python worker
     # process (each pid appears once), and few workers (local[2]: they are reused)
     pids = stats.loads.value
     assert stats.batches.value >= 20
     assert 1 <= len(pids) <= 4 and len(set(pids)) == len(pids), pids
+
+
+def test_a_upos_only_bundle_adds_tokens_and_upos_only(spark, upos_bundle):
+    upos = Tagger.load(upos_bundle[0], provider="cpu", threads=1)
+    df = spark.createDataFrame([(t,) for t in TEXTS], "text string")
+    tagged, _ = tag_dataframe(df, upos_bundle[0], "text")
+    assert tagged.columns == ["text", "tokens", "upos"]
+    assert output_columns(upos.heads) == ["tokens", "upos"]
+    for r in tagged.collect():
+        want = upos.tag_text(r["text"] or "")
+        assert r["upos"] == [t for s in want for t in s.tags]
+    # the columns a joint tagger would add are the input's own here: kept, not refused
+    df = spark.createDataFrame([("Hi.", ["x"])], "text string, xpos array<string>")
+    kept = tag_dataframe(df, upos_bundle[0], "text")[0].columns
+    assert kept == ["text", "xpos", "tokens", "upos"]
 
 
 def test_bad_column_is_a_clear_error(spark, toy_bundle):
@@ -90,6 +111,13 @@ def test_bad_column_is_a_clear_error(spark, toy_bundle):
         tag_dataframe(df, toy_bundle[0], "text")
     with pytest.raises(ValueError, match="is int; expected string"):
         tag_dataframe(df, toy_bundle[0], "n")
+
+
+@pytest.mark.parametrize("column", [*HEADED, "XPOS"])  # Spark's names: case-insensitive
+def test_an_input_with_a_column_to_be_added_is_refused(spark, toy_bundle, column):
+    df = spark.createDataFrame([("Hi.", "x")], f"text string, {column} string")
+    with pytest.raises(ValueError, match=f"already has a column '{column}'"):
+        tag_dataframe(df, toy_bundle[0], "text")
 
 
 def test_task_threads_never_oversubscribe(spark):

@@ -59,6 +59,12 @@ def test_cli_jsonl_to_parquet_and_malformed_input_writes_nothing(
     docs = TEXTS[:3] + TEXTS[4:]
     want = [sum(len(x.words) for x in tagger.tag_text(t or "")) for t in docs]
     assert sorted(len(r["tokens"]) for r in back) == sorted(want)
+    # every head of the joint tagger is written, equal to the runtime's labels
+    assert back[0].__fields__ == ["text", "tokens", "upos", "xpos", "feats"]
+    for r in back:
+        tagged = tagger.tag_text(r["text"] or "")
+        for head in ("upos", "xpos", "feats"):
+            assert r[head] == [t for s in tagged for t in s.labels(head)], head
     # the same output again: refused without --overwrite, the old output untouched
     before = sorted(p.name for p in out.iterdir())
     res = runner.invoke(cli, ["spark-tag", str(toy_bundle[0]), str(src), str(out)])
