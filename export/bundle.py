@@ -38,6 +38,7 @@ from postag.bundle import (
     identity_files,
     identity_sha256,
     load_manifest,
+    metric_key,
     sentences_sha256,
 )
 from postag.contract import CONTRACT, FAST_CONTRACT, IOContract
@@ -107,12 +108,6 @@ def onnx_accuracies(
 ) -> dict[str, dict[str, float]]:
     """Accuracy per head of every ONNX backend on ``sentences``: {backend: {head: acc}}."""
     return {b.name: accuracy_of(b.run, ckpt, sentences) for b in backends if "onnx" in b.name}
-
-
-def accuracy_key(split: str, head: str) -> str:
-    """The manifest's name of a head's accuracy: ``test_accuracy`` (UPOS, as ever),
-    ``test_xpos_accuracy``, ``test_feats_accuracy``."""
-    return f"{split}_accuracy" if head == "upos" else f"{split}_{head}_accuracy"
 
 
 def torchscript_metadata(path: Path) -> dict[str, str]:
@@ -342,7 +337,7 @@ def evaluate(
     splits = {"dev": dev, **({"test": test} if test else {})}
     acc = {split: onnx_accuracies(backends, ckpt, sents) for split, sents in splits.items()}
     return {
-        b: {accuracy_key(s, h): a for s in splits for h, a in acc[s][b].items()} for b in acc["dev"]
+        b: {metric_key(s, h): a for s in splits for h, a in acc[s][b].items()} for b in acc["dev"]
     }
 
 
@@ -411,7 +406,7 @@ def build_bundle(
         backends = bundle_backends(tmp, contract, threads)
         evaluation = evaluate(backends, ckpt, dev, test)
         accuracies = {
-            b: {h: e[accuracy_key(split, h)] for h in contract.heads} for b, e in evaluation.items()
+            b: {h: e[metric_key(split, h)] for h in contract.heads} for b, e in evaluation.items()
         }
         contracts = {"contract": contract, "fast": FAST_CONTRACT.with_heads(contract.heads)}
         report = run_gate(tmp, ckpt, contracts, cases, identity, backends, split, accuracies)

@@ -11,12 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from postag.contract import HEAD_NAMES
 from postag.data import Sentence
 from postag.vocab import UNK_ID
 
 from .checkpoint import Checkpoint
 from .predict import predict_labels
-from .scorer import HEAD_NAMES, Score, score
+from .scorer import Score, score
 from .trainer import tag_ids
 
 

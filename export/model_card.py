@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from postag.bundle import metric_key
+from postag.contract import HEAD_NAMES
 from postag.layout import FAST_INT8, FAST_MODEL, MODEL, MODEL_INT8, TORCHSCRIPT
-
-from .scorer import HEAD_NAMES
 
 #: What each head's labels are, for the card's first paragraph.
 LABEL_KINDS = {
@@ -43,15 +43,6 @@ for (head, labels), lp in zip(man.labels.items(), outputs):   # upos (xpos, feat
 
 def _pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.2f}%"
-
-
-def metric_key(split: str, head: str, what: str = "accuracy") -> str:
-    """A head's key in the manifest's metrics/evaluation: ``test_accuracy`` (UPOS),
-    ``test_xpos_accuracy``, ``test_feats_known_accuracy``; ``head="all"``:
-    ``test_all_tags``."""
-    if head == "all":
-        return f"{split}_all_tags"
-    return f"{split}_{'' if head == 'upos' else head + '_'}{what}"
 
 
 def heads_of(m: dict[str, Any]) -> dict[str, list[str]]:

@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from postag.contract import HEAD_NAMES
+
 #: A gold label the model's label list lacks (a FEATS combination unseen in training).
 UNSEEN = "<unseen>"
-HEAD_NAMES = {"upos": "UPOS", "xpos": "XPOS", "feats": "UFeats"}
 
 
 @dataclass

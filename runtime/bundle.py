@@ -85,6 +85,15 @@ def identity_sha256(core: Mapping[str, Any], file_sha256: Mapping[str, str]) -> 
     return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=True).encode()).hexdigest()
 
 
+def metric_key(split: str, head: str, what: str = "accuracy") -> str:
+    """A head's key in the manifest's ``metrics`` and ``evaluation``: ``test_accuracy``
+    (UPOS, as before the joint tagger), ``test_xpos_accuracy``,
+    ``test_feats_known_accuracy``; ``head="all"``: ``test_all_tags`` (AllTags)."""
+    if head == "all":
+        return f"{split}_all_tags"
+    return f"{split}_{'' if head == 'upos' else head + '_'}{what}"
+
+
 def sentences_sha256(sentences: Any) -> str:
     """sha256 of scored sentences (words and gold tags, canonical JSON): the same
     sentences match whatever file holds them."""

@@ -35,6 +35,8 @@ HEAD_OUTPUTS = {
     "feats": ("feats_log_probs", "feats"),
 }
 LABEL_AXES = tuple(axis for _, axis in HEAD_OUTPUTS.values())
+#: How each head is called in reports and error messages.
+HEAD_NAMES = {"upos": "UPOS", "xpos": "XPOS", "feats": "UFeats"}
 
 
 def head_of(spec: TensorSpec) -> str:

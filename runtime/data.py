@@ -190,7 +190,7 @@ def retag_block(
     (:func:`set_misc`); every other byte is kept. Ends with one blank line."""
     by_head = tags if isinstance(tags, Mapping) else {"upos": tags}
     columns = [(HEAD_COLUMNS[h], labels) for h, labels in by_head.items()]
-    tags = by_head["upos"]
+    tags = next(iter(by_head.values()))  # any head's list: one label per word
     out = []
     word = 0
     for line in lines:
@@ -220,8 +220,9 @@ def write_conllu_with_tags(
     columns are kept. Each sentence ends with exactly one blank line."""
     by_head = predicted if isinstance(predicted, Mapping) else {"upos": predicted}
     blocks = list(conllu_blocks(enumerate(src_text.split("\n"), start=1)))
-    if len(blocks) != len(by_head["upos"]):
-        raise ValueError(f"{len(by_head['upos'])} tag lists for {len(blocks)} sentences")
+    n = len(next(iter(by_head.values())))
+    if len(blocks) != n:
+        raise ValueError(f"{n} tag lists for {len(blocks)} sentences")
     return "".join(
         retag_block(
             lines,

@@ -63,6 +63,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import IO, Any
 
+from ..contract import HEAD_NAMES
 from ..data import HEAD_COLUMNS, conllu_blocks, parse_block, retag_block, set_misc
 from ..errors import PostagError
 from ..tagger import TaggedSentence
@@ -71,7 +72,6 @@ from ..tokenizer import MAX_SENTENCE_TOKENS, Token, iter_sentences
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\ufeff]")
 
 #: The heads (output columns) a model may have, in output order, as users read them.
-HEAD_NAMES = {"upos": "UPOS", "xpos": "XPOS", "feats": "UFeats"}
 #: Each head's MISC keys in CoNLL-U output: ``<prefix>Prob`` and ``<prefix>TopK``.
 MISC_PREFIX = {"upos": "UPOS", "xpos": "XPOS", "feats": "Feats"}
 #: Percent-encoding of the characters that would make a label ambiguous: in text output

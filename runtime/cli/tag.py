@@ -247,8 +247,8 @@ def info(opts: Options, bundle: str, as_json: bool) -> None:
     import onnxruntime as ort
 
     from ..bundle import load_manifest
+    from ..contract import HEAD_NAMES
     from ..session import resolve_provider
-    from .formats import HEAD_NAMES
 
     _stdout()
     man = load_manifest(bundle)
@@ -292,16 +292,19 @@ def info(opts: Options, bundle: str, as_json: bool) -> None:
 def _accuracy_table(heads: list[str], metrics: dict, evaluation: dict) -> list[str]:
     """`info`'s accuracy lines: per head (and AllTags where measured) dev / test, for
     PyTorch (``metrics``) and every ONNX graph (``evaluation``); "—" where not measured."""
-    from .formats import HEAD_NAMES
+    from ..bundle import metric_key
+    from ..contract import HEAD_NAMES
 
-    all_tags = any(f"{split}_all_tags" in metrics for split in ("dev", "test"))
-    names = [HEAD_NAMES[h] for h in heads] + (["AllTags"] if all_tags else [])
-    keys = [("" if h == "upos" else f"{h}_") + "accuracy" for h in heads]
-    keys += ["all_tags"] if all_tags else []
+    all_tags = any(metric_key(split, "all") in metrics for split in ("dev", "test"))
+    heads = [*heads, *(["all"] if all_tags else [])]
+    names = [{**HEAD_NAMES, "all": "AllTags"}[h] for h in heads]
     rows = {"pytorch": metrics, **evaluation}
     lines = [f"{'accuracy % (dev / test)':<26}" + "".join(f"{n:<16}" for n in names)]
     for label, values in rows.items():
-        cells = [f"{_pct(values.get('dev_' + k))} / {_pct(values.get('test_' + k))}" for k in keys]
+        cells = [
+            f"{_pct(values.get(metric_key('dev', h)))} / {_pct(values.get(metric_key('test', h)))}"
+            for h in heads
+        ]
         lines.append(f"  {label:<24}" + "".join(f"{cell:<16}" for cell in cells))
     return [line.rstrip() for line in lines]
 
