@@ -267,6 +267,9 @@ def export_cmd(
     """Export a checkpoint to a verified bundle: ONNX fp32 + int8, TorchScript,
     vocabularies, manifest, model card. Fails (and writes nothing) if any check fails."""
     require_torch()
+    from postag.bundle import metric_key
+    from postag.cli.tag import pct
+    from postag.contract import HEAD_NAMES
     from postag.corpus import locate_corpus
     from postag.data import read_conllu
     from postag.layout import MODEL_FILES
@@ -303,16 +306,14 @@ def export_cmd(
     for backend, v in m["validation"]["backends"].items():
         diff = "" if v["max_abs_diff"] is None else f"max|Δ| {v['max_abs_diff']:.2e}  "
         click.echo(f"  {backend:<22} {diff}{v['checks'] - v['failed']}/{v['checks']} checks")
-    pt = m["metrics"]
-    click.echo(
-        f"  accuracy dev/test: pytorch {100 * pt['dev_accuracy']:.2f}%/"
-        f"{100 * pt.get('test_accuracy', float('nan')):.2f}%"
-    )
-    for label, ev in m["evaluation"].items():
-        click.echo(
-            f"  accuracy dev/test: {label} {100 * ev['dev_accuracy']:.2f}%/"
-            f"{100 * ev.get('test_accuracy', float('nan')):.2f}%"
-        )
+    heads = [h for h in HEAD_NAMES if h == "upos" or h in m.get("labels", {})]
+    for label, values in {"pytorch": m["metrics"], **m["evaluation"]}.items():
+        cells = [
+            f"{HEAD_NAMES[h]} {pct(values.get(metric_key('dev', h)))}/"
+            f"{pct(values.get(metric_key('test', h)))}"
+            for h in heads
+        ]
+        click.echo(f"  accuracy dev/test: {label:<15} " + "  ".join(cells))
 
 
 @click.command()

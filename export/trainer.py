@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -196,14 +196,33 @@ class Progress:
     best_acc: float = -1.0
     best_epoch: int = 0
     best_state: dict | None = None
+    best_heads: dict[str, float] = field(default_factory=dict)  # dev accuracy per head
 
-    def update(self, model: nn.Module, epoch: int, dev_acc: float) -> bool:
-        """Record an epoch; True when it improved on the best dev accuracy."""
+    def update(self, model: nn.Module, epoch: int, dev_heads: dict[str, float]) -> bool:
+        """Record an epoch's dev accuracy per head; True when their mean (the selection
+        score) improved on the best."""
+        dev_acc = sum(dev_heads.values()) / len(dev_heads)
         if dev_acc > self.best_acc:
-            self.best_acc, self.best_epoch = dev_acc, epoch
+            self.best_acc, self.best_epoch, self.best_heads = dev_acc, epoch, dev_heads
             self.best_state = copy.deepcopy(model.state_dict())
             return True
         return False
+
+    def metrics(self, epoch: int, stopped_by: str, parameters: int) -> dict[str, Any]:
+        """The checkpoint's metrics after ``epoch``: the best epoch's dev accuracy per
+        head (``dev_accuracy`` is UPOS's), the budget and what stopped training."""
+        heads = self.best_heads
+        return {
+            "dev_accuracy": heads["upos"],
+            **{f"dev_{h}_accuracy": a for h, a in heads.items() if h != "upos"},
+            "dev_score": self.best_acc,
+            "best_epoch": self.best_epoch,
+            "epochs_run": epoch,
+            "epochs_budget": self.cfg.epochs,
+            "stopped_by": stopped_by,
+            "train_seconds": time.perf_counter() - self.start,
+            "parameters": parameters,
+        }
 
     def stop_reason(self, epoch: int) -> tuple[str, str] | None:
         """(``stopped_by``, message) when training should stop after ``epoch``:
@@ -256,6 +275,17 @@ def deterministic() -> Iterator[None]:
         torch.use_deterministic_algorithms(before)
 
 
+def sized(cfg: ModelConfig, words: Vocab, chars: Vocab, labels: dict[str, Vocab]) -> ModelConfig:
+    """``cfg`` with the vocabulary and label-set sizes of the training data."""
+    return cfg.replace(
+        n_words=len(words),
+        n_chars=len(chars),
+        n_tags=len(labels["upos"]),
+        n_xpos=len(labels["xpos"]) if "xpos" in labels else 0,
+        n_feats=len(labels["feats"]) if "feats" in labels else 0,
+    )
+
+
 def _train(
     train_set: Sequence[Sentence],
     dev_set: Sequence[Sentence],
@@ -273,13 +303,7 @@ def _train(
         ((s.words, s.tags) for s in train_set), train_cfg.min_freq
     )
     labels = {h: tags if h == "upos" else label_vocab(train_set, h) for h in model_cfg.heads}
-    model_cfg = model_cfg.replace(
-        n_words=len(words),
-        n_chars=len(chars),
-        n_tags=len(tags),
-        n_xpos=len(labels["xpos"]) if "xpos" in labels else 0,
-        n_feats=len(labels["feats"]) if "feats" in labels else 0,
-    )
+    model_cfg = sized(model_cfg, words, chars, labels)
     encoder = Encoder(words, chars, model_cfg.max_word_len)
     model = TaggerModel(model_cfg)
     train_ids = {h: tag_ids(train_set, v, "train", h) for h, v in labels.items()}
@@ -300,7 +324,6 @@ def _train(
     run = Progress(train_cfg, time.perf_counter())
     history: list[EpochLog] = []
     stopped_by = "epochs"
-    best_heads: dict[str, float] = {}
     for epoch in range(1, train_cfg.epochs + 1):
         t0 = time.perf_counter()
         loss = train_epoch(
@@ -311,9 +334,7 @@ def _train(
         per_head = {h: accuracy(dev_ids[h], pred[h]) for h in labels}
         dev_score = sum(per_head.values()) / len(per_head)
         history.append(EpochLog(epoch, loss, dev_score, time.perf_counter() - t0, per_head))
-        improved = run.update(model, epoch, dev_score)
-        if improved:
-            best_heads = per_head
+        improved = run.update(model, epoch, per_head)
         if not improved and train_cfg.lr_decay != 1.0:
             for group in opt.param_groups:
                 group["lr"] *= train_cfg.lr_decay
@@ -324,17 +345,7 @@ def _train(
         )
         ckpt.state_dict = run.best_state or {}
         ckpt.history = [h.to_dict() for h in history]
-        ckpt.metrics = {
-            "dev_accuracy": best_heads["upos"],
-            **{f"dev_{h}_accuracy": a for h, a in best_heads.items() if h != "upos"},
-            "dev_score": run.best_acc,
-            "best_epoch": run.best_epoch,
-            "epochs_run": epoch,
-            "epochs_budget": train_cfg.epochs,
-            "stopped_by": stopped_by,
-            "train_seconds": time.perf_counter() - run.start,
-            "parameters": n_params,
-        }
+        ckpt.metrics = run.metrics(epoch, stopped_by, n_params)
         if improved and checkpoint_path:
             ckpt.save(checkpoint_path)
         if not math.isfinite(loss):

@@ -302,14 +302,14 @@ def _accuracy_table(heads: list[str], metrics: dict, evaluation: dict) -> list[s
     lines = [f"{'accuracy % (dev / test)':<26}" + "".join(f"{n:<16}" for n in names)]
     for label, values in rows.items():
         cells = [
-            f"{_pct(values.get(metric_key('dev', h)))} / {_pct(values.get(metric_key('test', h)))}"
+            f"{pct(values.get(metric_key('dev', h)))} / {pct(values.get(metric_key('test', h)))}"
             for h in heads
         ]
         lines.append(f"  {label:<24}" + "".join(f"{cell:<16}" for cell in cells))
     return [line.rstrip() for line in lines]
 
 
-def _pct(value: object) -> str:
+def pct(value: object) -> str:
     """An accuracy as a percentage with two decimals; "—" when not a number."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return "—"
