@@ -18,30 +18,11 @@ if not shutil.which("java"):
 from pyspark.sql.types import ArrayType, StringType, StructField, StructType  # noqa: E402
 
 from postag import Tagger  # noqa: E402
-from postag.spark import output_columns, spark_session, tag_dataframe, task_threads  # noqa: E402
+from postag.spark import output_columns, tag_dataframe, task_threads  # noqa: E402
+from tests.runtime.spark.conftest import TEXTS  # noqa: E402
 
-TEXTS = [
-    "The cat sat on the mat. It was happy!",
-    None,
-    "",
-    "   ",
-    "She runs quickly to the store .",
-    "Alice saw Paris.",
-]
 #: The columns tag_dataframe adds with the joint toy tagger.
 HEADED = ["tokens", "upos", "xpos", "feats"]
-
-
-@pytest.fixture(scope="module")
-def spark():
-    session = spark_session("local[2]", batch_rows=2)  # tiny Arrow batches: many per task
-    yield session
-    session.stop()
-
-
-@pytest.fixture(scope="module")
-def tagger(toy_bundle):
-    return Tagger.load(toy_bundle[0], provider="cpu", threads=1)
 
 
 def test_raw_text_tags_equal_the_runtime_and_null_rows_are_empty(spark, toy_bundle, tagger):

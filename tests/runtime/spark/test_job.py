@@ -17,30 +17,8 @@ if not shutil.which("java"):
 
 from click.testing import CliRunner  # noqa: E402
 
-from postag import Tagger  # noqa: E402
 from postag.cli import cli  # noqa: E402
-from postag.spark.job import spark_session  # noqa: E402
-
-TEXTS = [
-    "The cat sat on the mat. It was happy!",
-    None,
-    "",
-    "   ",
-    "She runs quickly to the store .",
-    "Alice saw Paris.",
-]
-
-
-@pytest.fixture(scope="module")
-def spark():
-    session = spark_session("local[2]", batch_rows=2)  # tiny Arrow batches: many per task
-    yield session
-    session.stop()
-
-
-@pytest.fixture(scope="module")
-def tagger(toy_bundle):
-    return Tagger.load(toy_bundle[0], provider="cpu", threads=1)
+from tests.runtime.spark.conftest import TEXTS  # noqa: E402
 
 
 def test_cli_jsonl_to_parquet_and_malformed_input_writes_nothing(
