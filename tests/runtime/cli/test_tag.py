@@ -372,9 +372,17 @@ def test_interrupt_says_what_was_written(run_tag):
 # Through a real process: standard output that is full, closed or gone, and a real SIGINT.
 
 
+def default_sigint() -> None:
+    """In the child: Ctrl-C as in a terminal, whatever the test runner inherited (a runner
+    started in the background has SIGINT ignored, and postag keeps an ignored one so)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def postag(bundle, *args, **kw):
     cmd = [sys.executable, "-m", "postag", "--threads", "1", "tag", "--bundle", bundle, *args]
-    return subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+    return subprocess.Popen(
+        cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=default_sigint, **kw
+    )
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
