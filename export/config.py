@@ -107,7 +107,9 @@ class TrainConfig:
     epochs: int = 40  # the budget; early stopping on dev may end sooner
     patience: int = 6  # epochs without a dev improvement before stopping
     clip: float = 5.0  # gradient-norm clipping (0 = off)
-    lr_decay: float = 0.5  # multiply lr by this after an epoch without dev improvement (1 = off)
+    # multiply lr by this after an epoch without dev improvement (1 = off); 0.8 beat 0.5 on dev
+    # (UPOS 95.72 vs 95.40, XPOS 95.04 vs 94.81, UFeats 95.85 vs 95.67; same seed and budget)
+    lr_decay: float = 0.8
     min_freq: int = 1  # words seen fewer times map to <unk>
     word_dropout: float = 0.25  # alpha: a word of count c becomes <unk> with p = a / (a + c)
     seed: int = 1
