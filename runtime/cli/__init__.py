@@ -126,6 +126,15 @@ data_option = click.option(
 )
 
 
+provider_option = click.option(
+    "--provider",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    help="onnxruntime execution provider; an unavailable 'cuda' is an error.",
+)
+
+
 def require_extra(modules: tuple[str, ...], what: str, extra: str) -> None:
     """A ClickException naming the install command unless every module imports:
     ``"<what>, which is not installed: pip install 'postag[<extra>]'"``."""

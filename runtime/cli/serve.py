@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..serve.config import ServeConfig
-from . import DEFAULT_BUNDLE, Options, report_dir_option, require_serve
+from . import DEFAULT_BUNDLE, Options, provider_option, report_dir_option, require_serve
 
 
 @click.command()
@@ -21,9 +21,7 @@ from . import DEFAULT_BUNDLE, Options, report_dir_option, require_serve
     show_default=True,
     help="Worker processes (each loads the model and batches on its own).",
 )
-@click.option(
-    "--provider", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"])
-)
+@provider_option
 @click.option(
     "--max-batch-tokens",
     type=click.IntRange(min=1),

@@ -22,7 +22,7 @@ from typing import IO, TYPE_CHECKING, TextIO
 import click
 from click.core import ParameterSource
 
-from . import DEFAULT_BUNDLE, Interrupted, Options, bundle_option
+from . import DEFAULT_BUNDLE, Interrupted, Options, bundle_option, provider_option
 
 if TYPE_CHECKING:
     from .formats import Unit
@@ -60,13 +60,7 @@ if TYPE_CHECKING:
     "input keeping the others). Default: upos for text, every head the model has for "
     "json and conllu. A head the model lacks is refused.",
 )
-@click.option(
-    "--provider",
-    default="auto",
-    show_default=True,
-    type=click.Choice(["auto", "cpu", "cuda"]),
-    help="onnxruntime execution provider; an unavailable 'cuda' is an error.",
-)
+@provider_option
 @click.option("--int8", is_flag=True, help="Use the int8-quantised model.")
 @click.option(
     "--top-k",
