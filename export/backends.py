@@ -49,7 +49,7 @@ def bundle_backends(
     def onnx(fname: str, provider: str = "cpu") -> Runner:
         return OnnxModel(root / fname, contract, provider, threads).run
 
-    fast_contract = FAST_CONTRACT.with_heads(contract.heads)
+    fast_contract = FAST_CONTRACT.with_heads(contract.heads, contract.crf)
 
     def fast_graph(fname: str, provider: str = "cpu") -> Runner:
         return FastModel(root / fname, fast_contract, forms, provider, threads).run
@@ -57,7 +57,7 @@ def bundle_backends(
     out = []
     if (root / TORCHSCRIPT).exists():
         scripted = load_torchscript(root / TORCHSCRIPT)
-        out.append(Backend("torchscript", torch_heads_runner(scripted, contract.heads), True))
+        out.append(Backend("torchscript", torch_heads_runner(scripted, contract.output_keys), True))
     out.append(Backend("onnx-fp32", onnx(MODEL), True))
     if (root / MODEL_INT8).exists():
         out.append(Backend("onnx-int8", onnx(MODEL_INT8), False))

@@ -103,14 +103,14 @@ def runner_for(backend: str, bundle: Path, checkpoint: Path | None, threads: int
 
         torch.set_num_threads(threads or os.cpu_count() or 1)
         from .checkpoint import Checkpoint
-        from .predict import torch_heads_runner
+        from .predict import model_keys, torch_heads_runner
         from .torchscript_export import load_torchscript
 
         if backend == "torchscript":
             scripted = load_torchscript(bundle / TORCHSCRIPT)
-            return torch_heads_runner(scripted, man.contract.heads), man.encoder()
+            return torch_heads_runner(scripted, man.contract.output_keys), man.encoder()
         ckpt = Checkpoint.load(checkpoint)  # type: ignore[arg-type]
-        return torch_heads_runner(ckpt.model(), ckpt.model_config.heads), ckpt.encoder()
+        return torch_heads_runner(ckpt.model(), model_keys(ckpt.model())), ckpt.encoder()
     fname = MODEL_INT8 if backend == "onnx-int8" else MODEL
     provider = "cuda" if backend == "onnx-cuda" else "cpu"
     return OnnxModel(man.path(fname), man.contract, provider, threads).run, man.encoder()

@@ -41,7 +41,7 @@ from postag.bundle import (
     metric_key,
     sentences_sha256,
 )
-from postag.contract import CONTRACT, FAST_CONTRACT, IOContract
+from postag.contract import CONTRACT, FAST_CONTRACT, IOContract, decoded
 from postag.corpus import locate_corpus
 from postag.data import Sentence, read_conllu
 from postag.errors import BundleError, CorpusError, ParityError
@@ -94,11 +94,9 @@ class ExportResult:
 
 def accuracy_of(run: Callable, ckpt: Checkpoint, sentences: Sequence[Sentence]) -> dict[str, float]:
     """Accuracy per head of a backend runner on gold-tokenized sentences."""
-    lps = run_batched(run, ckpt.encoder(), [s.words for s in sentences])
+    outs = [decoded(o) for o in run_batched(run, ckpt.encoder(), [s.words for s in sentences])]
     return {
-        h: accuracy(
-            tag_ids(sentences, labels, "eval", h), [lp[h].argmax(-1).tolist() for lp in lps]
-        )
+        h: accuracy(tag_ids(sentences, labels, "eval", h), [o[h].tolist() for o in outs])
         for h, labels in ckpt.labels().items()
     }
 
@@ -277,7 +275,7 @@ def manifest_core(
             "int8_model": FAST_INT8,
             "forms": FAST_FORMS,
             "table_rows": len(forms) + 1,
-            "contract": FAST_CONTRACT.with_heads(contract.heads).to_dict(),
+            "contract": FAST_CONTRACT.with_heads(contract.heads, contract.crf).to_dict(),
         },
         "tags": ckpt.tags.items,
         **({"labels": extra} if extra else {}),
@@ -317,7 +315,9 @@ def export_graphs(
         fast_meta = {**meta, META_TABLE_ROWS: str(len(table))}
         export_fast(model, table, tmp / FAST_MODEL, fast_meta)
         quantize_int8(tmp / FAST_MODEL, tmp / FAST_INT8)
-        set_metadata(tmp / FAST_INT8, FAST_CONTRACT.with_heads(contract.heads), dims, fast_meta)
+        set_metadata(
+            tmp / FAST_INT8, FAST_CONTRACT.with_heads(contract.heads, contract.crf), dims, fast_meta
+        )
         log(f"fast graph ({len(forms)} known forms) exported in {time.perf_counter() - t0:.1f}s")
     quantize_int8(tmp / MODEL, tmp / MODEL_INT8)
     set_metadata(tmp / MODEL_INT8, contract, dims, meta)
@@ -391,7 +391,7 @@ def build_bundle(
     start = time.perf_counter()
     checkpoint, out = Path(checkpoint), Path(out)
     ckpt = Checkpoint.load(checkpoint)
-    contract = contract or CONTRACT.with_heads(ckpt.model_config.heads)
+    contract = contract or CONTRACT.with_heads(ckpt.model_config.heads, ckpt.model_config.crf)
     forms = fast_forms(ckpt, train)
     split, scored = ("test", test) if test else ("dev", dev)
     with atomic_dir(out) as tmp:
@@ -408,7 +408,10 @@ def build_bundle(
         accuracies = {
             b: {h: e[metric_key(split, h)] for h in contract.heads} for b, e in evaluation.items()
         }
-        contracts = {"contract": contract, "fast": FAST_CONTRACT.with_heads(contract.heads)}
+        contracts = {
+            "contract": contract,
+            "fast": FAST_CONTRACT.with_heads(contract.heads, contract.crf),
+        }
         report = run_gate(tmp, ckpt, contracts, cases, identity, backends, split, accuracies)
         judge(report, log)
         manifest = write_manifest(tmp, core, identity, evaluation, report)
@@ -505,7 +508,11 @@ def verify_bundle(
     backends = bundle_backends(man.root, man.contract, threads)
     needed = {*FP32_OF, *FP32_OF.values()}
     accuracies = onnx_accuracies([b for b in backends if b.name in needed], ckpt, sentences)
-    fast = man.fast_path.contract if man.fast_path else FAST_CONTRACT.with_heads(man.contract.heads)
+    fast = (
+        man.fast_path.contract
+        if man.fast_path
+        else FAST_CONTRACT.with_heads(man.contract.heads, man.contract.crf)
+    )
     contracts = {"contract": man.contract, "fast": fast}
     report = run_gate(man.root, ckpt, contracts, cases, man.identity, backends, split, accuracies)
     for line in report.lines():

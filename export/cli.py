@@ -64,6 +64,11 @@ HYPERPARAMETERS = [
     ("dropout", click.FloatRange(min=0, max=0.9), "Dropout."),
     ("max-word-len", click.IntRange(min=2), "Characters per word the char model sees."),
     ("heads", str, "Output heads, comma-separated: upos[,xpos][,feats] (default preset: all)."),
+    (
+        "crf",
+        str,
+        "Heads decoded by a linear-chain CRF, comma-separated (e.g. upos,xpos); none = off.",
+    ),
     ("xpos-weight", click.FloatRange(min=0), "Loss weight of the XPOS head (UPOS's is 1)."),
     ("feats-weight", click.FloatRange(min=0), "Loss weight of the UFeats head."),
     ("max-minutes", click.FloatRange(min=0), "Wall-clock safety cap (recorded when it fires)."),
@@ -116,8 +121,10 @@ def train_and_report(
 
     model_cfg, train_cfg = PRESETS[preset]
     chosen = {k: v for k, v in hp.items() if v is not None}
-    if isinstance(chosen.get("heads"), str):
-        chosen["heads"] = tuple(h.strip() for h in str(chosen["heads"]).split(",") if h.strip())
+    for key in ("heads", "crf"):  # comma-separated lists; "none" = empty
+        if isinstance(chosen.get(key), str):
+            items = [h.strip() for h in str(chosen[key]).split(",")]
+            chosen[key] = tuple(h for h in items if h and h != "none")
     model_cfg = model_cfg.replace(
         **{k: v for k, v in chosen.items() if k in ModelConfig.__dataclass_fields__}
     )

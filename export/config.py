@@ -69,8 +69,15 @@ class ModelConfig:
     heads: tuple[str, ...] = ("upos",)
     n_xpos: int = 0
     n_feats: int = 0
+    # heads decoded by a linear-chain CRF (Viterbi path + marginals) instead of per word
+    crf: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if not set(self.crf) <= set(self.heads):
+            raise ConfigError(
+                f"crf head(s) {sorted(set(self.crf) - set(self.heads))} not in "
+                f"heads {list(self.heads)}"
+            )
         if not set(self.heads) <= set(HEADS):
             raise ConfigError(f"unknown head(s) {sorted(set(self.heads) - set(HEADS))}")
         if self.heads[:1] != ("upos",) or list(self.heads) != [h for h in HEADS if h in self.heads]:
@@ -86,6 +93,7 @@ class ModelConfig:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["heads"] = list(self.heads)
+        d["crf"] = list(self.crf)
         return d
 
     @classmethod

@@ -18,11 +18,13 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import torch
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
-from postag.contract import IOContract
+from postag.contract import HEAD_OUTPUTS, PATH_OUTPUTS, IOContract
 
-from .model import TaggerModel
+from .crf_graph import append_crf
+from .graph_builder import Graph
+from .model import CRFDecoder, TaggerModel
 
 
 def _gates(w: torch.Tensor) -> np.ndarray:
@@ -39,26 +41,6 @@ def _lstm_weights(dirs: list[torch.nn.LSTM]) -> tuple[np.ndarray, np.ndarray, np
     return w, r, b
 
 
-class _Graph:
-    def __init__(self) -> None:
-        self.nodes: list[onnx.NodeProto] = []
-        self.inits: list[TensorProto] = []
-        self.n = 0
-
-    def const(self, name: str, value: np.ndarray) -> str:
-        self.inits.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
-        return name
-
-    def op(self, op_type: str, inputs: list[str], n_out: int = 1, **attrs) -> list[str]:
-        self.n += 1
-        outs = [f"{op_type.lower()}_{self.n}_{k}" for k in range(n_out)]
-        self.nodes.append(helper.make_node(op_type, inputs, outs, **attrs))
-        return outs
-
-    def one(self, op_type: str, inputs: list[str], **attrs) -> str:
-        return self.op(op_type, inputs, **attrs)[0]
-
-
 def build_fast_graph(
     model: TaggerModel, table: np.ndarray, contract: IOContract, name: str = "postag-fast"
 ) -> onnx.ModelProto:
@@ -67,7 +49,7 @@ def build_fast_graph(
     cfg = model.cfg
     if not cfg.char_hidden:
         raise ValueError("the fast graph needs a model with a character BiLSTM")
-    g = _Graph()
+    g = Graph()
     i64 = lambda *v: np.array(v, dtype=np.int64)  # noqa: E731
     rows = table.shape[0]
 
@@ -132,14 +114,24 @@ def build_fast_graph(
         y = g.one("Transpose", [y], perm=[0, 2, 1, 3])  # (seq, batch, dirs, hidden)
         x = g.one("Reshape", [y, g.const(f"l{k}_shape", i64(0, 0, -1))])  # (seq, batch, width)
     x = g.one("Transpose", [x], perm=[1, 0, 2])  # (batch, seq, width)
-    # one linear layer + log-softmax per head, outputs in the contract's (= cfg.heads) order
-    for k, (head, out_name) in enumerate(zip(model.heads, contract.output_names, strict=True)):
+    # one linear layer per head, then a log-softmax or the CRF decoding (contract order)
+    for k, (name, head, decoder) in enumerate(
+        zip(cfg.heads, model.heads, model.decoders, strict=True)
+    ):
         wt = g.const(f"head{k}_W", head.weight.detach().numpy().T.copy())  # (width, labels)
         logits = g.one(
             "Add", [g.one("MatMul", [x, wt]), g.const(f"head{k}_b", head.bias.detach().numpy())]
         )  # (batch, seq, labels)
-        g.nodes.append(helper.make_node("LogSoftmax", [logits], [out_name], axis=-1))
+        if isinstance(decoder, CRFDecoder):
+            append_crf(g, decoder, logits, "lengths", HEAD_OUTPUTS[name][0], PATH_OUTPUTS[name])
+        else:
+            g.nodes.append(
+                helper.make_node("LogSoftmax", [logits], [HEAD_OUTPUTS[name][0]], axis=-1)
+            )
 
+    made = {o for n in g.nodes for o in n.output}
+    if not set(contract.output_names) <= made:
+        raise ValueError(f"the fast graph lacks {sorted(set(contract.output_names) - made)}")
     dtype = {"int64": TensorProto.INT64, "float32": TensorProto.FLOAT}
     graph = helper.make_graph(
         g.nodes,

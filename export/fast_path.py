@@ -62,7 +62,7 @@ def export_fast(
     """Write the fast graph (built from the weights, see :mod:`.fast_graph`), checked by
     ``onnx.checker`` and strict shape inference against :data:`FAST_CONTRACT` with one
     output per head of the model."""
-    contract = FAST_CONTRACT.with_heads(model.cfg.heads)
+    contract = FAST_CONTRACT.with_heads(model.cfg.heads, model.cfg.crf)
     proto = build_fast_graph(model.eval(), table, contract)
     proto = finalize(proto, contract, model.cfg.label_dims(), metadata)
     onnx.save_model(proto, str(path))

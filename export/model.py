@@ -1,5 +1,7 @@
-"""The tagger: word embedding + character BiLSTM + sentence (Bi)LSTM → one log-softmax
-per head (UPOS, and XPOS and UFeats for the joint tagger: ``ModelConfig.heads``).
+"""The tagger: word embedding + character BiLSTM + sentence (Bi)LSTM → one linear layer
+per head (UPOS, and XPOS and UFeats for the joint tagger: ``ModelConfig.heads``), each
+decoded by a log-softmax per word or, for the heads in ``ModelConfig.crf``, by a
+linear-chain CRF (``crf.py``: Viterbi path + posterior marginals).
 
 Variable lengths are honoured in both directions without ``pack_padded_sequence`` (which
 neither TorchScript-to-ONNX nor dynamo export handles): the backward direction is a
@@ -11,6 +13,8 @@ scriptable and exports to plain ONNX ``LSTM``/``Gather`` ops with dynamic axes.
 
     model = TaggerModel(cfg)
     upos, xpos, feats = model(word_ids, char_ids, lengths)  # each (batch, seq, n_labels(head))
+    # with cfg.crf = ("upos", "xpos"): a CRF head gives its log-marginals, then its path
+    upos, upos_path, xpos, xpos_path, feats = model(word_ids, char_ids, lengths)
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from .config import ModelConfig
+from .crf import CRF
 
 
 def reverse_padded(x: Tensor, lengths: Tensor) -> Tensor:
@@ -88,6 +93,21 @@ class UniLayer(nn.Module):
         return f
 
 
+class Softmax(nn.Module):
+    """A head decoded word by word: its log-softmax (the tag is each row's argmax)."""
+
+    def forward(self, em: Tensor, lengths: Tensor) -> list[Tensor]:
+        return [torch.log_softmax(em, dim=-1)]  # (batch, seq, labels)
+
+
+class CRFDecoder(CRF):
+    """A head decoded as a sequence: log-marginals (batch, seq, labels), then the Viterbi
+    path (batch, seq)."""
+
+    def forward(self, em: Tensor, lengths: Tensor) -> list[Tensor]:
+        return [self.log_marginals(em, lengths), self.viterbi(em, lengths)]
+
+
 class TaggerModel(nn.Module):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
@@ -105,6 +125,10 @@ class TaggerModel(nn.Module):
         self.dropout = nn.Dropout(cfg.dropout)
         # one linear layer per head over the shared encoder, in cfg.heads order
         self.heads = nn.ModuleList([nn.Linear(width, cfg.n_labels(h)) for h in cfg.heads])
+        # one decoder per head: a CRF for the heads in cfg.crf, else a log-softmax
+        self.decoders = nn.ModuleList(
+            [CRFDecoder(cfg.n_labels(h)) if h in cfg.crf else Softmax() for h in cfg.heads]
+        )
 
     def char_features(self, char_ids: Tensor) -> Tensor:
         """(words, word_len) → (words, 2 * char_hidden); training calls it once per word type."""
@@ -119,12 +143,28 @@ class TaggerModel(nn.Module):
             x = self.dropout(layer(x, lengths))  # (batch, seq, width)
         return x
 
-    def tag(self, word_ids: Tensor, char_feats: Tensor, lengths: Tensor) -> list[Tensor]:
-        """Log-probabilities per head, in ``cfg.heads`` order: each (batch, seq, labels)."""
+    def emissions(self, word_ids: Tensor, char_feats: Tensor, lengths: Tensor) -> list[Tensor]:
+        """Each head's scores before decoding (batch, seq, labels), in ``cfg.heads`` order."""
         x = self.encode(word_ids, char_feats, lengths)  # (batch, seq, width)
-        return [torch.log_softmax(head(x), dim=-1) for head in self.heads]
+        return [head(x) for head in self.heads]
+
+    def tag(self, word_ids: Tensor, char_feats: Tensor, lengths: Tensor) -> list[Tensor]:
+        """The outputs of the I/O contract: per head in ``cfg.heads`` order, its
+        log-probabilities (batch, seq, labels) (a CRF head's posterior marginals), then,
+        for a CRF head, its Viterbi path (batch, seq)."""
+        ems = self.emissions(word_ids, char_feats, lengths)
+        outs: list[Tensor] = []
+        i = 0
+        for decoder in self.decoders:
+            outs.extend(decoder(ems[i], lengths))
+            i += 1
+        return outs
+
+    def features(self, char_ids: Tensor) -> Tensor:
+        """(batch, seq, word_len) → (batch, seq, 2 * char_hidden)."""
+        batch, seq = char_ids.size(0), char_ids.size(1)
+        feats = self.char_features(char_ids.reshape(batch * seq, char_ids.size(2)))
+        return feats.reshape(batch, seq, -1)
 
     def forward(self, word_ids: Tensor, char_ids: Tensor, lengths: Tensor) -> list[Tensor]:
-        batch, seq = word_ids.size(0), word_ids.size(1)
-        feats = self.char_features(char_ids.reshape(batch * seq, char_ids.size(2)))
-        return self.tag(word_ids, feats.reshape(batch, seq, -1), lengths)  # per head
+        return self.tag(word_ids, self.features(char_ids), lengths)  # the contract's outputs

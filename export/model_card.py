@@ -96,6 +96,17 @@ def _metrics(heads: list[str], met: dict[str, Any], ev: dict[str, Any]) -> list[
     ]
 
 
+def decoding(cfg: dict[str, Any]) -> str:
+    """How each head is decoded, in words (CRF heads: Viterbi inside the graph)."""
+    crf = [HEAD_NAMES[h] for h in cfg.get("crf", [])]
+    rest = [HEAD_NAMES[h] for h in cfg.get("heads", ["upos"]) if h not in cfg.get("crf", [])]
+    parts = [f"linear-chain CRF for {', '.join(crf)} (Viterbi path and marginals computed "
+             "inside every exported graph)"] if crf else []  # fmt: skip
+    if rest:
+        parts.append(f"log-softmax per word for {', '.join(rest)}")
+    return "; ".join(parts)
+
+
 def model_card(m: dict[str, Any], sizes: dict[str, int]) -> str:
     cfg, met, ev = m["model_config"], m.get("metrics", {}), m.get("evaluation", {})
     heads = heads_of(m)
@@ -110,7 +121,7 @@ def model_card(m: dict[str, Any], sizes: dict[str, int]) -> str:
         )
         + f" → {cfg['layers']}-layer {'Bi' if cfg['bidirectional'] else ''}LSTM "
         f"({cfg['hidden']} per direction, dropout {cfg['dropout']}) → a linear layer per "
-        "head → log-softmax"
+        f"head → {decoding(cfg)}"
     )
     lines = [
         f"# {m['name']} {m['version']}",
@@ -121,7 +132,7 @@ def model_card(m: dict[str, Any], sizes: dict[str, int]) -> str:
         f"- Architecture: {arch}.",
         f"- Parameters: {met.get('parameters', 0):,}; preset `{m.get('preset', '?')}`.",
         f"- I/O: inputs {', '.join(s['name'] + str(s['axes']) for s in m['contract']['inputs'])};"
-        f" outputs (log-probabilities, one per head) "
+        f" outputs (log-probabilities per head; a CRF head's are its marginals, then its path) "
         f"{', '.join(s['name'] + str(s['axes']) for s in m['contract']['outputs'])};"
         f" ONNX opset {m['contract']['opset']}.",
         "",

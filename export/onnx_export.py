@@ -6,8 +6,10 @@ dynamo=True)``) with ``dynamic_shapes`` built from the I/O contract. It computes
 example's length; :func:`declare_io` therefore re-declares every graph input and output
 shape from the contract (symbolic names for dynamic axes, the tag count for ``tags``).
 Lengths are honoured inside the model (reverse-within-length, see ``model.py``), so no
-``pack_padded_sequence`` is needed. The result must pass ``onnx.checker`` (full check)
-and strict shape inference; the verification gate then checks the numbers.
+``pack_padded_sequence`` is needed. A CRF head is traced up to its emission scores; its
+decoding (Viterbi path + marginals, two ``Scan`` loops) is then appended to the graph by
+:func:`splice_crf`, the same nodes as in the fast graph. The result must pass
+``onnx.checker`` (full check) and strict shape inference; the verification gate then checks the numbers.
 
     export_onnx(model, "model.onnx", CONTRACT, metadata={"postag.name": "..."})
 """
@@ -26,12 +28,15 @@ from pathlib import Path
 import numpy as np
 import onnx
 import torch
+from onnx import helper
 from torch.export import Dim
 
-from postag.contract import DYNAMIC_AXES, IOContract
+from postag.contract import DYNAMIC_AXES, HEAD_OUTPUTS, PATH_OUTPUTS, IOContract
 from postag.errors import PostagError
 
 from .config import ModelConfig
+from .crf_graph import append_crf
+from .graph_builder import Graph
 from .model import TaggerModel
 
 
@@ -146,6 +151,48 @@ def _main(job_path: str, out: str) -> None:
     export_onnx_in_process(model, out, contract, json.loads(job["metadata"]))
 
 
+class Emissions(torch.nn.Module):
+    """What the exporter traces: per head, its log-softmax, or a CRF head's emission
+    scores (``{head}_emissions``), which :func:`splice_crf` then decodes in the graph
+    (a loop over a dynamic sequence axis is not something the tracer can keep)."""
+
+    def __init__(self, model: TaggerModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(
+        self, word_ids: torch.Tensor, char_ids: torch.Tensor, lengths: torch.Tensor
+    ) -> list[torch.Tensor]:
+        ems = self.model.emissions(word_ids, self.model.features(char_ids), lengths)
+        return [
+            em if h in self.model.cfg.crf else torch.log_softmax(em, dim=-1)
+            for h, em in zip(self.model.cfg.heads, ems, strict=True)
+        ]
+
+
+def traced_names(cfg: ModelConfig) -> list[str]:
+    """The traced graph's outputs (:class:`Emissions`), per head."""
+    return [f"{h}_emissions" if h in cfg.crf else HEAD_OUTPUTS[h][0] for h in cfg.heads]
+
+
+def splice_crf(proto: onnx.ModelProto, model: TaggerModel, contract: IOContract) -> None:
+    """Append each CRF head's decoding (``crf_graph.append_crf``) to the traced graph and
+    make the graph's outputs the contract's, in its order."""
+    g = Graph("crf_")
+    for head, decoder in zip(model.cfg.heads, model.decoders, strict=True):
+        if head in model.cfg.crf:
+            lp, path = HEAD_OUTPUTS[head][0], PATH_OUTPUTS[head]
+            append_crf(g, decoder, f"{head}_emissions", "lengths", lp, path)
+    proto.graph.node.extend(g.nodes)
+    proto.graph.initializer.extend(g.inits)
+    kinds = {"float32": onnx.TensorProto.FLOAT, "int64": onnx.TensorProto.INT64}
+    old = {o.name: o for o in proto.graph.output}
+    outs = [old.get(s.name) or helper.make_tensor_value_info(s.name, kinds[s.dtype], None)
+            for s in contract.outputs]  # fmt: skip
+    del proto.graph.output[:]
+    proto.graph.output.extend(outs)
+
+
 def export_onnx_in_process(
     model: TaggerModel,
     path: str | Path,
@@ -162,18 +209,20 @@ def export_onnx_in_process(
     with warnings.catch_warnings(), redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         program = torch.onnx.export(
-            model,
+            Emissions(model),
             example_inputs(model),
             None,
             dynamo=True,
             dynamic_shapes=dynamic_shapes,
             input_names=contract.input_names,
-            output_names=contract.output_names,
+            output_names=traced_names(model.cfg),
             opset_version=contract.opset,
             external_data=False,
             verbose=False,
         )
-    proto = finalize(fold_constants(program.model_proto), contract, dims, metadata or {})
+    proto = fold_constants(program.model_proto)
+    splice_crf(proto, model, contract)
+    proto = finalize(proto, contract, dims, metadata or {})
     onnx.save_model(proto, str(path))
     return proto
 

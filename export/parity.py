@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from postag.batching import MAX_BATCH_TOKENS, run_batched
-from postag.contract import IOContract
+from postag.contract import IOContract, decoded
 from postag.files import atomic_write_bytes
 from postag.vocab import Encoder
 
@@ -28,15 +28,19 @@ from .predict import as_heads, torch_heads_runner
 from .verify import gate
 
 
-def head_stats(refs: Sequence[np.ndarray], gots: Sequence[np.ndarray]) -> dict[str, Any]:
-    """One head over all sentences: tokens, label agreement, identical sentences, |Δ|."""
+def head_stats(
+    refs: Sequence[dict[str, np.ndarray]], gots: Sequence[dict[str, np.ndarray]], head: str
+) -> dict[str, Any]:
+    """One head over all sentences: tokens, agreement of the decoded labels (a CRF
+    head's paths, else argmax), identical sentences, |Δ| of the log-probabilities."""
     tokens = agree = same = 0
     max_diff = sum_diff = 0.0
-    for r, g in zip(refs, gots, strict=True):
+    for ref, got in zip(refs, gots, strict=True):
+        r, g = ref[head], got[head]  # (len, labels)
         d = np.abs(r - g)  # (len, labels)
         max_diff = max(max_diff, float(d.max()))
         sum_diff += float(d.mean()) * len(r)
-        hits = int((r.argmax(-1) == g.argmax(-1)).sum())
+        hits = int((decoded(ref)[head] == decoded(got)[head]).sum())
         agree += hits
         same += hits == len(r)
         tokens += len(r)
@@ -61,19 +65,20 @@ def compare_backends(
     at the top level: the lowest label agreement, sentences identical in every head, the
     largest |Δ|."""
     heads = contract.heads
-    ref = run_batched(torch_heads_runner(model.eval(), heads), encoder, sentences, max_tokens)
+    runner = torch_heads_runner(model.eval(), contract.output_keys)
+    ref = run_batched(runner, encoder, sentences, max_tokens)
     out: dict[str, dict[str, Any]] = {}
     for b in backends:
         got = [as_heads(g, heads) for g in run_batched(b.run, encoder, sentences, max_tokens)]
         per_head = {}
         for h in heads:
-            st = head_stats([r[h] for r in ref], [g[h] for g in got])
+            st = head_stats(ref, got, h)
             verdict = gate(
                 contract, b.fp32, max_abs_diff=st["max_abs_diff"], tag_agreement=st["tag_agreement"]
             )
             per_head[h] = {**st, "ok": verdict.ok, "gate": ", ".join(verdict.notes)}
         same = sum(
-            all((r[h].argmax(-1) == g[h].argmax(-1)).all() for h in heads)
+            all((decoded(r)[h] == decoded(g)[h]).all() for h in heads)
             for r, g in zip(ref, got, strict=True)
         )
         out[b.name] = {

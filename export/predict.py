@@ -9,15 +9,16 @@ import numpy as np
 import torch
 
 from postag.batching import MAX_BATCH_TOKENS, run_batched
+from postag.contract import CONTRACT, decoded
 from postag.vocab import EncodedBatch, Encoder
 
 from .model import TaggerModel
 
 
-def torch_heads_runner(module: torch.nn.Module, heads: Sequence[str]):  # noqa: ANN201
-    """EncodedBatch → {head: log-probs (batch, seq, labels)} with a torch module (eager or
-    scripted) whose outputs are the heads in ``heads`` order (a module scripted before
-    the joint tagger returns one tensor: UPOS)."""
+def torch_heads_runner(module: torch.nn.Module, keys: Sequence[str]):  # noqa: ANN201
+    """EncodedBatch → {head: log-probs (batch, seq, labels), "upos_path": …} with a torch
+    module (eager or scripted) whose outputs are ``keys`` in order (the contract's
+    ``output_keys``; a module scripted before the joint tagger returns one tensor: UPOS)."""
 
     @torch.inference_mode()
     def run(batch: EncodedBatch) -> dict[str, np.ndarray]:
@@ -28,7 +29,7 @@ def torch_heads_runner(module: torch.nn.Module, heads: Sequence[str]):  # noqa: 
         )
         if isinstance(outs, torch.Tensor):
             outs = [outs]
-        return {h: o.numpy() for h, o in zip(heads, outs, strict=True)}
+        return {k: o.numpy() for k, o in zip(keys, outs, strict=True)}
 
     return run
 
@@ -46,11 +47,11 @@ def predict_log_probs(
     sentences: Sequence[Sequence[str]],
     max_tokens: int = MAX_BATCH_TOKENS,
 ) -> list[dict[str, np.ndarray]]:
-    """Per sentence: {head: log-probs (len, labels)}."""
+    """Per sentence: {head: log-probs (len, labels)}, and a CRF head's path (len,)."""
     was_training = model.training
     model.eval()
     try:
-        run = torch_heads_runner(model, model.cfg.heads)
+        run = torch_heads_runner(model, model_keys(model))
         return run_batched(run, encoder, sentences, max_tokens)
     finally:
         model.train(was_training)
@@ -59,9 +60,15 @@ def predict_log_probs(
 def predict_labels(
     model: TaggerModel, encoder: Encoder, sentences: Sequence[Sequence[str]]
 ) -> dict[str, list[list[int]]]:
-    """Argmax label ids per head: {head: one list per sentence}."""
-    lps = predict_log_probs(model, encoder, sentences)
-    return {h: [lp[h].argmax(-1).tolist() for lp in lps] for h in model.cfg.heads}
+    """Label ids per head (a CRF head's Viterbi path, else the argmax): {head: one list
+    per sentence}."""
+    outs = [decoded(o) for o in predict_log_probs(model, encoder, sentences)]
+    return {h: [o[h].tolist() for o in outs] for h in model.cfg.heads}
+
+
+def model_keys(model: TaggerModel) -> list[str]:
+    """The keys of the model's outputs, in order (its contract's ``output_keys``)."""
+    return CONTRACT.with_heads(model.cfg.heads, model.cfg.crf).output_keys
 
 
 def predict_tags(

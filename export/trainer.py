@@ -30,6 +30,7 @@ from postag.vocab import UNK_ID, Encoder, Vocab, build_vocabs
 
 from .checkpoint import Checkpoint
 from .config import ModelConfig, TrainConfig
+from .crf import CRF
 from .model import TaggerModel
 from .predict import predict_labels
 
@@ -143,14 +144,19 @@ def batch_loss(
     # Character features once per distinct word type in the batch.
     feats = model.char_features(torch.from_numpy(enc.type_chars))  # (types + 1, c)
     char_feats = feats[torch.from_numpy(enc.type_idx)]  # (batch, seq, c)
-    outs = model.tag(w, char_feats, torch.from_numpy(enc.lengths))  # per head (batch, seq, n)
+    lengths = torch.from_numpy(enc.lengths)  # (batch,)
+    ems = model.emissions(w, char_feats, lengths)  # per head (batch, seq, labels)
     loss = torch.zeros(())
     n = int(enc.lengths.sum())
-    for head, lp in zip(model.cfg.heads, outs, strict=True):
+    for head, em, decoder in zip(model.cfg.heads, ems, model.decoders, strict=True):
         gold = torch.full(w.shape, -100, dtype=torch.long)  # (batch, seq); -100 = ignored
         for row, ids in enumerate(gold_ids[head]):
             gold[row, : len(ids)] = torch.tensor(ids)
-        nll = nn.functional.nll_loss(lp.reshape(-1, lp.size(-1)), gold.reshape(-1))
+        if isinstance(decoder, CRF):  # sentence NLL, summed, per token like the others
+            nll = decoder.nll(em, gold, lengths).sum() / n
+        else:
+            lp = torch.log_softmax(em, dim=-1)  # (batch, seq, labels)
+            nll = nn.functional.nll_loss(lp.reshape(-1, lp.size(-1)), gold.reshape(-1))
         loss = loss + weights[head] * nll
     return loss, n
 

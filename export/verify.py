@@ -23,14 +23,14 @@ from typing import Any
 
 import numpy as np
 
-from postag.contract import IOContract
+from postag.contract import HEAD_OUTPUTS, PATH_OUTPUTS, IOContract, decoded
 from postag.data import Sentence
 from postag.vocab import EncodedBatch, Encoder
 
 from .model import TaggerModel
 from .predict import as_heads, torch_heads_runner
 
-Runner = Callable[[EncodedBatch], dict[str, np.ndarray]]  # {head: (batch, seq, labels)}
+Runner = Callable[[EncodedBatch], dict[str, np.ndarray]]  # {head: (batch, seq, labels), …}
 
 
 @dataclass
@@ -187,37 +187,59 @@ def compare(
     contract: IOContract,
     fp32: bool,
 ) -> Check:
-    """One backend on one case vs the PyTorch reference, every head, real tokens only.
-    An int8 backend's per-case label agreement is reported; :func:`run_verification`
-    judges its rate over all cases together, per head."""
+    """One backend on one case vs the PyTorch reference, every head, real tokens only:
+    log-probabilities (a CRF head's marginals) within ``atol``, and the decoded labels
+    (a CRF head's Viterbi path, else each word's argmax) identical for fp32. An int8
+    backend's per-case label agreement is reported; :func:`run_verification` judges
+    its rate over all cases together, per head."""
     ok, parts, diffs, agrees = True, [], {}, {}
     ref, got = as_heads(ref, contract.heads), as_heads(got, contract.heads)
-    for head, spec in zip(contract.heads, contract.outputs, strict=True):
-        r, g = ref[head], got.get(head)
-        want_shape = (len(lengths), int(lengths.max()), r.shape[-1])  # labels: the model's
-        if g is None or g.shape != want_shape or g.dtype != np.float32:
-            shape = "missing" if g is None else f"{g.dtype}{list(g.shape)}"
-            parts.append(f"{spec.name}: {shape}, expected float32{list(want_shape)}")
+    mask = np.arange(int(lengths.max()))[None, :] < lengths[:, None]  # (batch, seq)
+    for head in contract.heads:
+        problem = _shape_problem(contract, head, ref, got, mask.shape)
+        if problem:
+            parts.append(problem)
             ok = False
             continue
-        mask = np.arange(r.shape[1])[None, :] < lengths[:, None]  # (batch, seq)
-        rm, gm = r[mask], g[mask]  # (tokens, labels)
+        rm, gm = ref[head][mask], got[head][mask]  # (tokens, labels)
+        name = HEAD_OUTPUTS[head][0]
         if not np.isfinite(gm).all():
-            parts.append(f"{spec.name}: non-finite values")
+            parts.append(f"{name}: non-finite values")
             ok = False
             continue
         diffs[head] = float(np.abs(rm - gm).max())
-        agrees[head] = float((rm.argmax(-1) == gm.argmax(-1)).mean())
+        agrees[head] = float((decoded(ref)[head][mask] == decoded(got)[head][mask]).mean())
         verdict = gate(
             contract, fp32, max_abs_diff=diffs[head], tag_agreement=agrees[head] if fp32 else None
         )
         ok &= verdict.ok
-        notes = verdict.notes if fp32 else [*verdict.notes, f"tags {100 * agrees[head]:.2f}%"]
-        parts.append(f"{spec.name}: {', '.join(notes)}")
+        what = "paths" if head in contract.crf else "tags"
+        notes = verdict.notes if fp32 else [*verdict.notes, f"{what} {100 * agrees[head]:.2f}%"]
+        parts.append(f"{name}: {', '.join(notes).replace('tags ', what + ' ')}")
     detail = "; ".join(parts) + (f" of {int(lengths.sum())}" if diffs else "")
     diff = max(diffs.values()) if diffs else None
     agree = min(agrees.values()) if agrees else None
     return Check(backend, case.name, ok, detail, diff, agree, agrees or None)
+
+
+def _shape_problem(
+    contract: IOContract,
+    head: str,
+    ref: dict[str, np.ndarray],
+    got: dict[str, np.ndarray],
+    batch_seq: tuple[int, ...],
+) -> str | None:
+    """What is wrong with a backend's outputs for one head (its log-probabilities, and
+    a CRF head's path), or None."""
+    want = {HEAD_OUTPUTS[head][0]: (head, np.float32, (*batch_seq, ref[head].shape[-1]))}
+    if head in contract.crf:
+        want[PATH_OUTPUTS[head]] = (PATH_OUTPUTS[head], np.int64, batch_seq)
+    for name, (key, dtype, shape) in want.items():
+        g = got.get(key)
+        if g is None or g.shape != shape or g.dtype != dtype:
+            have = "missing" if g is None else f"{g.dtype}{list(g.shape)}"
+            return f"{name}: {have}, expected {np.dtype(dtype)}{list(shape)}"
+    return None
 
 
 def run_verification(
@@ -231,7 +253,7 @@ def run_verification(
     head), then one "all cases" check per quantised backend and head: its label
     agreement over all cases."""
     report = VerificationReport()
-    reference = torch_heads_runner(model.eval(), contract.heads)
+    reference = torch_heads_runner(model.eval(), contract.output_keys)
     # quantised backend → head → [agreeing tokens, tokens]
     agree = {
         n: {h: [0, 0] for h in contract.heads} for n, (_, fp32) in backends.items() if not fp32
@@ -256,7 +278,8 @@ def run_verification(
         for head, (hits, total) in heads.items():
             rate = hits / max(1, total)
             verdict = gate(contract, False, tag_agreement=rate)
-            detail = f"{', '.join(verdict.notes)} of {total}"
+            what = "paths" if head in contract.crf else "tags"
+            detail = f"{', '.join(verdict.notes).replace('tags ', what + ' ')} of {total}"
             case = "all cases" if len(heads) == 1 else f"all cases, {head}"
             report.checks.append(Check(name, case, verdict.ok, detail, tag_agreement=rate))
     return report

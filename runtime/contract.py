@@ -19,6 +19,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import asdict, dataclass
 
+import numpy as np
+
 from .errors import BundleError
 
 #: Axes that vary at run time; every other axis name is fixed by the model config.
@@ -37,22 +39,59 @@ HEAD_OUTPUTS = {
 LABEL_AXES = tuple(axis for _, axis in HEAD_OUTPUTS.values())
 #: How each head is called in reports and error messages.
 HEAD_NAMES = {"upos": "UPOS", "xpos": "XPOS", "feats": "UFeats"}
+#: A CRF head's second output: its Viterbi path, label ids ``(batch, seq)`` (0 past each
+#: sentence's length), decoded inside the graph. Its log-probability output then holds
+#: the CRF's posterior marginals.
+PATH_OUTPUTS = {head: f"{head}_path" for head in HEAD_OUTPUTS}
 
 
 def head_of(spec: TensorSpec) -> str:
-    """The head an output belongs to, from its label axis (its last one)."""
+    """The head an output belongs to: a path output's by name, a log-probability
+    output's by its label axis (its last one)."""
+    for head, name in PATH_OUTPUTS.items():
+        if spec.name == name:
+            return head
     for head, (_, axis) in HEAD_OUTPUTS.items():
         if spec.axes[-1:] == (axis,):
             return head
     raise BundleError(f"output {spec.name!r} has no label axis ({', '.join(LABEL_AXES)})")
 
 
-def head_outputs(heads: tuple[str, ...] | list[str]) -> tuple[TensorSpec, ...]:
-    """One log-probability output ``(batch, seq, labels)`` per head, in ``heads`` order."""
-    return tuple(
-        TensorSpec(HEAD_OUTPUTS[h][0], "float32", ("batch", "seq", HEAD_OUTPUTS[h][1]))
-        for h in heads
-    )
+def is_path(spec: TensorSpec) -> bool:
+    return spec.name in PATH_OUTPUTS.values()
+
+
+def head_outputs(
+    heads: tuple[str, ...] | list[str], crf: tuple[str, ...] | list[str] = ()
+) -> tuple[TensorSpec, ...]:
+    """Per head, in ``heads`` order: its log-probabilities ``(batch, seq, labels)``, then,
+    for a head in ``crf``, its decoded path ``(batch, seq)``."""
+    out: list[TensorSpec] = []
+    for h in heads:
+        out.append(TensorSpec(HEAD_OUTPUTS[h][0], "float32", ("batch", "seq", HEAD_OUTPUTS[h][1])))
+        if h in crf:
+            out.append(TensorSpec(PATH_OUTPUTS[h], "int64", ("batch", "seq")))
+    return tuple(out)
+
+
+def output_key(spec: TensorSpec) -> str:
+    """The key a run's output goes under: its head for log-probabilities, the output's
+    name (``upos_path``, …) for a decoded path."""
+    return spec.name if is_path(spec) else head_of(spec)
+
+
+def scores(outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A run's log-probabilities per head, ``{head: (…, labels)}`` (paths left out)."""
+    return {h: v for h, v in outputs.items() if h in HEAD_OUTPUTS}
+
+
+def decoded(outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each head's label ids: its decoded path where the model has one (a CRF head),
+    else the argmax of its log-probabilities."""
+    return {
+        h: outputs[PATH_OUTPUTS[h]] if PATH_OUTPUTS[h] in outputs else lp.argmax(-1)
+        for h, lp in scores(outputs).items()
+    }
 
 
 @dataclass(frozen=True)
@@ -112,11 +151,23 @@ class IOContract:
     @property
     def heads(self) -> list[str]:
         """The output heads in output order (``["upos"]`` for a UPOS-only model)."""
-        return [head_of(s) for s in self.outputs]
+        return [head_of(s) for s in self.outputs if not is_path(s)]
 
-    def with_heads(self, heads: tuple[str, ...] | list[str]) -> IOContract:
-        """This contract with one output per head (:func:`head_outputs`)."""
-        return dataclasses.replace(self, outputs=head_outputs(heads))
+    @property
+    def crf(self) -> list[str]:
+        """The heads decoded in the graph (a path output each), in output order."""
+        return [head_of(s) for s in self.outputs if is_path(s)]
+
+    @property
+    def output_keys(self) -> list[str]:
+        """What each output is called in a run's result dict (:func:`output_key`)."""
+        return [output_key(s) for s in self.outputs]
+
+    def with_heads(
+        self, heads: tuple[str, ...] | list[str], crf: tuple[str, ...] | list[str] = ()
+    ) -> IOContract:
+        """This contract with the outputs of these heads (:func:`head_outputs`)."""
+        return dataclasses.replace(self, outputs=head_outputs(heads, crf))
 
 
 def _list(value: object, what: str) -> list:

@@ -1,7 +1,8 @@
 """An onnxruntime session fed and read through the I/O contract.
 
 model = OnnxModel(root / MODEL, CONTRACT, provider="cpu", identity=manifest.identity)
-log_probs = model.run(encoder.encode([["Hello", "world"]]))  # {head: (batch, seq, labels)}
+out = model.run(encoder.encode([["Hello", "world"]]))  # {head: (batch, seq, labels), …}
+tags = decoded(out)  # {head: (batch, seq)}: a CRF head's path, else the argmax
 fast = FastModel(root / FAST_MODEL, FAST_CONTRACT, load_forms(root / FAST_FORMS), "cpu")
 
 ``identity``: the manifest's identity hash; the graph's metadata must name it (a model file
@@ -103,6 +104,7 @@ class OnnxModel:
             )
         self.dtypes = {s.name: np.dtype(s.dtype) for s in contract.inputs}
         self.heads = contract.heads
+        self.keys = contract.output_keys  # heads, and upos_path, … for CRF heads
 
     @property
     def provider(self) -> str:
@@ -114,14 +116,15 @@ class OnnxModel:
 
     def run(self, batch: EncodedBatch) -> dict[str, np.ndarray]:
         """Log-probabilities per head, ``{head: (batch, seq, labels)}``, for an encoded
-        batch (heads in the contract's output order)."""
+        batch (heads in the contract's output order), and a CRF head's decoded path
+        ``{"upos_path": (batch, seq)}`` (:func:`postag.contract.decoded` reads both)."""
         arrays = self.inputs(batch)
         feed = {
             name: np.ascontiguousarray(arrays[name], dtype=self.dtypes[name])
             for name in self.contract.input_names
         }
         outs = self.session.run(self.contract.output_names, feed)
-        return dict(zip(self.heads, outs, strict=True))
+        return dict(zip(self.keys, outs, strict=True))
 
 
 def load_forms(path: str | Path) -> list[str]:

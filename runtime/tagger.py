@@ -23,6 +23,7 @@ import numpy as np
 
 from .batching import MAX_BATCH_TOKENS, flatten, regroup, run_batched, split_documents
 from .bundle import Manifest, load_manifest
+from .contract import decoded, scores
 from .errors import BundleError
 from .layout import MODEL, MODEL_INT8
 from .session import FastModel, OnnxModel, load_forms
@@ -165,14 +166,17 @@ class Tagger:
         return res
 
     def _result(
-        self, words: list[str], lps: dict[str, np.ndarray], k: int, probs: bool
+        self, words: list[str], outs: dict[str, np.ndarray], k: int, probs: bool
     ) -> TaggedSentence:
-        """One sentence's log-probabilities ``{head: (len, labels)}`` → its labels per
-        head (and what was asked: probabilities, the k best, capped at each head's
-        label count)."""
+        """One sentence's outputs (log-probabilities ``{head: (len, labels)}``, a CRF
+        head's path ``(len,)``) → its labels per head: the decoded path where the model
+        has one, else each word's argmax; and what was asked: the chosen label's
+        probability and the k best (capped at each head's label count), from the
+        log-probabilities (a CRF head's posterior marginals)."""
         res = TaggedSentence(words, [])
-        for head, lp in lps.items():
-            best = lp.argmax(-1)  # (len,)
+        paths = decoded(outs)
+        for head, lp in scores(outs).items():
+            best = paths[head]  # (len,)
             labels = self._label_arrays[head]
             head_probs, top = None, None
             if probs or k:

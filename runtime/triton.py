@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from .bundle import Manifest, load_manifest
-from .contract import DYNAMIC_AXES, TensorSpec
+from .contract import DYNAMIC_AXES, HEAD_OUTPUTS, TensorSpec
 from .errors import BundleError
 from .files import atomic_dir
 from .layout import META_IDENTITY, META_TAGS, MODEL, MODEL_INT8
@@ -51,10 +51,7 @@ def config_pbtxt(
     kind: str = "KIND_AUTO",
 ) -> str:
     # each head's label axis has its label count: tags (UPOS), xpos, feats
-    label_dims = {
-        spec.axes[-1]: len(man.labels[head])
-        for head, spec in zip(man.contract.heads, man.contract.outputs, strict=True)
-    }
+    label_dims = {HEAD_OUTPUTS[head][1]: len(man.labels[head]) for head in man.contract.heads}
     ins = ",\n".join(_tensor(s, label_dims) for s in contract_inputs)
     outs = ",\n".join(_tensor(s, label_dims) for s in contract_outputs)
     return (

@@ -97,9 +97,11 @@ REPO = Path(__file__).resolve().parents[1]
 EWT = (REPO / ".." / "shared" / "data" / "ud-english-ewt").resolve()
 
 
-def make_toy_bundle(root: Path, name: str, heads: tuple[str, ...]) -> tuple[Path, Path, Path]:
-    """Train a tiny model with ``heads`` on the toy corpus and export it as a verified
-    bundle. Returns (bundle path, checkpoint path, corpus path)."""
+def make_toy_bundle(
+    root: Path, name: str, heads: tuple[str, ...], crf: tuple[str, ...] = ()
+) -> tuple[Path, Path, Path]:
+    """Train a tiny model with ``heads`` (``crf``: the heads a CRF decodes) on the toy
+    corpus and export it as a verified bundle. Returns (bundle, checkpoint, corpus)."""
     from postag.data import read_conllu
     from postag.export.bundle import build_bundle
     from postag.export.config import ModelConfig, TrainConfig
@@ -110,7 +112,14 @@ def make_toy_bundle(root: Path, name: str, heads: tuple[str, ...]) -> tuple[Path
     test = read_conllu(corpus / "toy-ud-test.conllu")
     ckpt = root / "m.pt"
     small = ModelConfig(
-        word_dim=16, char_dim=8, char_hidden=8, hidden=16, layers=2, dropout=0.1, heads=heads
+        word_dim=16,
+        char_dim=8,
+        char_hidden=8,
+        hidden=16,
+        layers=2,
+        dropout=0.1,
+        heads=heads,
+        crf=crf,
     )
     fast = TrainConfig(epochs=4, batch_size=16, lr=0.01, patience=4, threads=1)
     train_set = read_conllu(corpus / "toy-ud-train.conllu")
@@ -126,6 +135,15 @@ def toy_bundle(tmp_path_factory):
     """The joint tagger (UPOS + XPOS + UFeats), tiny, trained on the toy corpus and
     exported as a verified bundle once per test session: (bundle, checkpoint, corpus)."""
     return make_toy_bundle(tmp_path_factory.mktemp("toy-bundle"), "toy", ("upos", "xpos", "feats"))
+
+
+@pytest.fixture(scope="session")
+def crf_bundle(tmp_path_factory):
+    """The joint tagger with CRF decoding of UPOS and XPOS (Viterbi + marginals in the
+    graphs), tiny, exported once per session: (bundle, checkpoint, corpus)."""
+    return make_toy_bundle(
+        tmp_path_factory.mktemp("crf-bundle"), "crf", ("upos", "xpos", "feats"), ("upos", "xpos")
+    )
 
 
 @pytest.fixture(scope="session")

@@ -263,6 +263,13 @@ def info(opts: Options, bundle: str, as_json: bool) -> None:
         f"{c['char_hidden'] or 'off'}"
     )
     click.echo("heads: " + ", ".join(f"{HEAD_NAMES[h]} ({len(v)})" for h, v in man.labels.items()))
+    crf = man.contract.crf
+    click.echo(
+        "decoding: "
+        + (f"CRF, Viterbi in the graph: {', '.join(HEAD_NAMES[h] for h in crf)}; " if crf else "")
+        + "per-word argmax: "
+        + (", ".join(HEAD_NAMES[h] for h in man.labels if h not in crf) or "none")
+    )
     click.echo(f"UPOS tags: {' '.join(man.tags)}")
     click.echo(f"corpus: {d.get('corpus', {}).get('name', '?')}")
     for line in _accuracy_table(list(man.labels), met, ev):
