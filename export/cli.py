@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -39,6 +40,27 @@ def corpus_file(data: str | None, name: str) -> Path:
     from postag.corpus import SPLITS, locate_corpus
 
     return locate_corpus(data).path(name) if name in SPLITS else Path(name)
+
+
+def training_sentences(ckpt: Any, data: str | None, opts: Options) -> list | None:
+    """The checkpoint's training split, for the unseen-bigram count of ``postag eval``:
+    the corpus' train file when its sha256 is the one the checkpoint recorded, else None
+    (said, not guessed)."""
+    from postag.corpus import locate_corpus
+    from postag.data import read_conllu
+    from postag.errors import CorpusError
+    from postag.files import sha256_file
+
+    try:
+        train = locate_corpus(data).path("train")
+    except CorpusError:
+        opts.echo("no training split found: unseen-bigram counts left out")
+        return None
+    want = ckpt.corpus.get("files", {}).get("train", {}).get("sha256")
+    if want and sha256_file(train) != want:
+        opts.echo(f"{train} is not the checkpoint's training data: unseen-bigram counts left out")
+        return None
+    return read_conllu(train)
 
 
 def _hp(name: str, typ: type | click.ParamType, help: str) -> click.Option:  # noqa: A002
@@ -222,7 +244,7 @@ def evaluate(
     ckpt = Checkpoint.load(checkpoint)
     path = corpus_file(data, file)
     sentences = read_conllu(path)
-    result = evaluate_checkpoint(ckpt, sentences)
+    result = evaluate_checkpoint(ckpt, sentences, training_sentences(ckpt, data, opts))
     if head not in result.heads:
         raise click.ClickException(
             f"this model has no {head} head (heads: {', '.join(result.heads)})"

@@ -44,16 +44,24 @@ class CRF(nn.Module):
         self.start = nn.Parameter(torch.zeros(n_labels))  # (labels,)
         self.end = nn.Parameter(torch.zeros(n_labels))  # (labels,)
 
+    def _exp_transitions(self) -> tuple[Tensor, Tensor]:
+        """exp(transitions - c) and c = max(transitions): the forward and backward steps
+        as matrix products (no (batch, labels, labels) exponentials)."""
+        c = self.transitions.max()
+        return torch.exp(self.transitions - c), c
+
     def normalized_forward(self, em: Tensor, lengths: Tensor) -> Tensor:
         """The forward algorithm renormalised at every step (each row log-sums to 0):
         alpha up to a per-position constant, (batch, seq, labels). Unnormalised alphas
         grow with the position (thousands at 300 tokens), where float32 rounding alone
         is ~1e-4; normalised ones stay the size of one step's scores, so two
-        implementations of the same steps agree to ~1e-6 at any length."""
+        implementations of the same steps agree to ~1e-6 at any length. A step is
+        ``log(exp(alpha) @ exp(T - c)) + c``: exp(alpha) is a distribution (no overflow)."""
+        exp_t, c = self._exp_transitions()  # (from, to), ()
         alpha = _lognorm(self.start + em[:, 0])  # (batch, labels)
         out: list[Tensor] = [alpha]
         for t in range(1, em.size(1)):
-            nxt = torch.logsumexp(alpha.unsqueeze(2) + self.transitions, dim=1)  # (batch, to)
+            nxt = torch.log(torch.exp(alpha) @ exp_t) + c  # (batch, to)
             keep = (lengths > t).unsqueeze(1)  # (batch, 1)
             alpha = torch.where(keep, _lognorm(nxt + em[:, t]), alpha)
             out.append(alpha)
@@ -62,14 +70,18 @@ class CRF(nn.Module):
     def normalized_backward(self, em: Tensor, lengths: Tensor) -> Tensor:
         """The backward algorithm, renormalised at every step: beta up to a per-position
         constant, (batch, seq, labels); ``end`` (normalised) at and after each sentence's
-        last token."""
+        last token. A step is ``log(exp(v - max v) @ exp(T - c).T) + max v + c`` with
+        ``v = emissions + beta``."""
+        exp_t, c = self._exp_transitions()  # (from, to), ()
         batch, seq = em.size(0), em.size(1)
         beta = _lognorm(self.end).unsqueeze(0).expand(batch, -1)  # (batch, labels)
         out: list[Tensor] = [beta]  # position seq - 1 first
         for t in range(seq - 1, 0, -1):
-            s = self.transitions.unsqueeze(0) + (em[:, t] + beta).unsqueeze(1)  # (b, from, to)
+            v = em[:, t] + beta  # (batch, to)
+            top = v.max(dim=1, keepdim=True)[0]  # (batch, 1)
+            nb = torch.log(torch.exp(v - top) @ exp_t.t()) + top + c  # (batch, from)
             keep = (lengths > t).unsqueeze(1)  # (batch, 1)
-            beta = torch.where(keep, _lognorm(torch.logsumexp(s, dim=2)), beta)  # position t - 1
+            beta = torch.where(keep, _lognorm(nb), beta)  # position t - 1
             out.append(beta)
         out.reverse()
         return torch.stack(out, 1)  # (batch, seq, labels)

@@ -5,9 +5,9 @@ labels (a Triton or onnxruntime-node client needs no Python).
 Two ``Scan`` loops over the sequence axis, each one step per position for the whole batch
 (dynamic ``seq``; per-sentence lengths as masks):
 
-* forward: Viterbi scores (``ReduceMax``) with their back-pointers (``ArgMax``), and the
-  forward algorithm (``ReduceLogSumExp``); a position past a sentence's length keeps the
-  state and gets identity back-pointers (``Where``);
+* forward: Viterbi back-pointers (``ArgMax``) and scores (``GatherElements``), and the
+  forward algorithm (``Exp``, ``MatMul`` with ``exp(transitions)``, ``Log``); a position
+  past a sentence's length keeps the state and gets identity back-pointers (``Where``);
 * reverse (``scan_input_directions``/``scan_output_directions`` = 1): the back-tracking
   (``GatherElements`` through the pointers, from ``ArgMax(delta + end)``) and the backward
   algorithm.
@@ -56,17 +56,18 @@ def _body(g: Graph, name: str, inputs: list[tuple[str, int]], outputs: list[tupl
     )
 
 
-def _forward_body(p: str, trans: str, ident: str, axis1: str) -> object:
+def _forward_body(p: str, trans: str, exp_t: str, c: str, ident: str, axis1: str) -> object:
     """(delta, alpha; e_t, m_t) → (delta', alpha'; pointers_t, alpha'_t)."""
     g = Graph(f"{p}fw_")
     d, a, e, m = f"{p}fw_delta", f"{p}fw_alpha", f"{p}fw_e", f"{p}fw_m"
     s = g.one("Add", [g.one("Unsqueeze", [d, f"{p}axis2"]), trans])  # (batch, from, to)
-    best = g.one("ReduceMax", [s, axis1], keepdims=0)  # (batch, to)
-    ptr = g.one("ArgMax", [s], axis=1, keepdims=0)  # (batch, to): lowest id on ties
+    ptr3 = g.one("ArgMax", [s], axis=1, keepdims=1)  # (batch, 1, to): lowest id on ties
+    best = g.one("Squeeze", [g.one("GatherElements", [s, ptr3], axis=1), axis1])  # (b, to)
+    ptr = g.one("Squeeze", [ptr3, axis1])  # (batch, to)
     d2 = g.one("Where", [m, _maxnorm(g, g.one("Add", [best, e]), axis1), d])
     ptr2 = g.one("Where", [m, ptr, ident])  # past the length: identity pointers
-    sa = g.one("Add", [g.one("Unsqueeze", [a, f"{p}axis2"]), trans])  # (batch, from, to)
-    lse = g.one("ReduceLogSumExp", [sa, axis1], keepdims=0)  # (batch, to)
+    # log(exp(alpha) @ exp(T - c)) + c: a matrix product, no (batch, labels²) exponentials
+    lse = g.one("Add", [g.one("Log", [g.one("MatMul", [g.one("Exp", [a]), exp_t])]), c])
     a2 = g.one("Where", [m, _lognorm(g, g.one("Add", [lse, e]), axis1), a])
     a_out = g.one("Identity", [a2])
     return _body(
@@ -77,7 +78,7 @@ def _forward_body(p: str, trans: str, ident: str, axis1: str) -> object:
     )
 
 
-def _backward_body(p: str, trans: str) -> object:
+def _backward_body(p: str, exp_tt: str, c: str) -> object:
     """(tag, beta; e_t, m_t, pointers_t) → (tag', beta'; tag_t, beta_t), positions in
     reverse: emits the label and beta at t, then steps to t - 1."""
     g = Graph(f"{p}bw_")
@@ -85,8 +86,10 @@ def _backward_body(p: str, trans: str) -> object:
     y_tag, y_beta = g.one("Identity", [tag]), g.one("Identity", [b])
     prev = g.one("GatherElements", [ptr, g.one("Unsqueeze", [tag, f"{p}axis1"])], axis=1)
     tag2 = g.one("Squeeze", [prev, f"{p}axis1"])  # (batch,) the label at t - 1
-    s = g.one("Add", [trans, g.one("Unsqueeze", [g.one("Add", [e, b]), f"{p}axis1"])])
-    nb = g.one("ReduceLogSumExp", [s, f"{p}axis2"], keepdims=0)  # (batch, from)
+    v = g.one("Add", [e, b])  # (batch, to)
+    top = g.one("ReduceMax", [v, f"{p}axis1"], keepdims=1)  # (batch, 1)
+    prod = g.one("MatMul", [g.one("Exp", [g.one("Sub", [v, top])]), exp_tt])  # (batch, from)
+    nb = g.one("Add", [g.one("Add", [g.one("Log", [prod]), top]), c])
     b2 = g.one("Where", [m, _lognorm(g, nb, f"{p}axis1"), b])
     return _body(
         g,
@@ -103,6 +106,10 @@ def append_crf(g: Graph, crf: CRF, emissions: str, lengths: str, log_probs: str,
     p = f"{path}_"
     np_ = lambda t: t.detach().cpu().float().numpy()  # noqa: E731
     trans = g.const(f"{p}transitions", np_(crf.transitions))  # (from, to)
+    exp_t, c_val = (t.detach() for t in crf._exp_transitions())
+    c = g.const(f"{p}c", np.array(float(c_val), dtype=np.float32))
+    exp_tt = g.const(f"{p}exp_tt", np_(exp_t.t().contiguous()))  # (to, from)
+    exp_t = g.const(f"{p}exp_t", np_(exp_t))  # (from, to)
     start, end = g.const(f"{p}start", np_(crf.start)), g.const(f"{p}end", np_(crf.end))
     n = crf.transitions.shape[0]
     ident = g.const(f"{p}ident", np.arange(n, dtype=np.int64))  # (labels,)
@@ -134,7 +141,7 @@ def append_crf(g: Graph, crf: CRF, emissions: str, lengths: str, log_probs: str,
     )
     delta, alpha, ptrs, alphas = g.op(
         "Scan", [first, first, em, m], n_out=4, num_scan_inputs=2,
-        body=_forward_body(p, trans, ident, axis1),
+        body=_forward_body(p, trans, exp_t, c, ident, axis1),
     )  # fmt: skip
     last = g.one("ArgMax", [g.one("Add", [delta, end])], axis=1, keepdims=0)  # (batch,)
     end_norm = g.const(f"{p}end_norm", np_(crf.end - torch.logsumexp(crf.end, 0)))
@@ -142,7 +149,7 @@ def append_crf(g: Graph, crf: CRF, emissions: str, lengths: str, log_probs: str,
     _, _, tags, betas = g.op(
         "Scan", [last, beta0, em, m, ptrs], n_out=4, num_scan_inputs=3,
         scan_input_directions=[1, 1, 1], scan_output_directions=[1, 1],
-        body=_backward_body(p, trans),
+        body=_backward_body(p, exp_tt, c),
     )  # fmt: skip
     zero = g.const(f"{p}pad", np.array(0, np.int64))
     g.nodes.append(

@@ -17,7 +17,7 @@ from postag.vocab import UNK_ID
 
 from .checkpoint import Checkpoint
 from .predict import predict_labels
-from .scorer import Score, score
+from .scorer import Score, score, seen_bigrams, unseen_bigram_sentences
 from .trainer import tag_ids
 
 
@@ -27,6 +27,10 @@ class Evaluation:
     predicted: dict[str, list[list[int]]]  # label ids per head, one list per sentence
     all_tags_correct: int  # words with every head right
     total: int
+    # per head: sentences whose predicted / gold labels hold a bigram unseen in training
+    # (only when the training sentences were given)
+    unseen_bigrams: dict[str, int] | None = None
+    gold_unseen_bigrams: dict[str, int] | None = None
 
     @property
     def upos(self) -> Score:
@@ -46,6 +50,15 @@ class Evaluation:
             )
         if len(self.heads) > 1:
             lines.append(f"{'AllTags':<7} {100 * self.all_tags:6.2f}%   ({self.total} words)")
+        if self.unseen_bigrams is not None and self.gold_unseen_bigrams is not None:
+            n = len(self.predicted[next(iter(self.heads))])
+            lines.append(
+                f"sentences with a label bigram never seen in training (of {n}): "
+                + ", ".join(
+                    f"{HEAD_NAMES[h]} {k} (gold {self.gold_unseen_bigrams[h]})"
+                    for h, k in self.unseen_bigrams.items()
+                )
+            )
         return "\n".join(lines)
 
     def metrics(self, split: str) -> dict[str, float]:
@@ -62,13 +75,23 @@ class Evaluation:
         return out
 
     def to_dict(self) -> dict[str, Any]:
+        extra = (
+            {"unseen_bigram_sentences": self.unseen_bigrams,
+             "gold_unseen_bigram_sentences": self.gold_unseen_bigrams}
+            if self.unseen_bigrams is not None else {}
+        )  # fmt: skip
         return {
             "heads": {h: s.to_dict() for h, s in self.heads.items()},
             **({"all_tags": self.all_tags} if len(self.heads) > 1 else {}),
+            **extra,
         }
 
 
-def evaluate_checkpoint(ckpt: Checkpoint, sentences: Sequence[Sentence]) -> Evaluation:
+def evaluate_checkpoint(
+    ckpt: Checkpoint, sentences: Sequence[Sentence], train: Sequence[Sentence] | None = None
+) -> Evaluation:
+    """Score ``ckpt`` on ``sentences``; with the ``train`` sentences, also count the
+    sentences whose labels hold a bigram never seen in training (predicted and gold)."""
     encoder = ckpt.encoder()
     words = [s.words for s in sentences]
     pred = predict_labels(ckpt.model(), encoder, words)
@@ -82,4 +105,12 @@ def evaluate_checkpoint(ckpt: Checkpoint, sentences: Sequence[Sentence]) -> Eval
         for i, s in enumerate(words)
         for j in range(len(s))
     )
-    return Evaluation(heads, pred, correct, sum(len(s) for s in words))
+    result = Evaluation(heads, pred, correct, sum(len(s) for s in words))
+    if train is not None:
+        seen = {
+            h: seen_bigrams(tag_ids(train, labels, "train", h))
+            for h, labels in ckpt.labels().items()
+        }
+        result.unseen_bigrams = {h: unseen_bigram_sentences(pred[h], seen[h]) for h in heads}
+        result.gold_unseen_bigrams = {h: unseen_bigram_sentences(gold[h], seen[h]) for h in heads}
+    return result

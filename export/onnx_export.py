@@ -9,7 +9,8 @@ Lengths are honoured inside the model (reverse-within-length, see ``model.py``),
 ``pack_padded_sequence`` is needed. A CRF head is traced up to its emission scores; its
 decoding (Viterbi path + marginals, two ``Scan`` loops) is then appended to the graph by
 :func:`splice_crf`, the same nodes as in the fast graph. The result must pass
-``onnx.checker`` (full check) and strict shape inference; the verification gate then checks the numbers.
+``onnx.checker`` (full check) and strict shape inference; the verification gate then
+checks the numbers.
 
     export_onnx(model, "model.onnx", CONTRACT, metadata={"postag.name": "..."})
 """

@@ -21,6 +21,19 @@ from postag.contract import HEAD_NAMES
 UNSEEN = "<unseen>"
 
 
+def seen_bigrams(sequences: Sequence[Sequence[int]]) -> set[tuple[int, int]]:
+    """Every adjacent label pair in ``sequences`` (label ids, one list per sentence)."""
+    return {(a, b) for seq in sequences for a, b in zip(seq, seq[1:], strict=False)}
+
+
+def unseen_bigram_sentences(sequences: Sequence[Sequence[int]], seen: set[tuple[int, int]]) -> int:
+    """How many sentences contain an adjacent label pair that is not in ``seen`` (pairs
+    of the training data): sequences no tagger trained on that data would output."""
+    return sum(
+        any((a, b) not in seen for a, b in zip(seq, seq[1:], strict=False)) for seq in sequences
+    )
+
+
 @dataclass
 class Score:
     tags: list[str]
