@@ -6,6 +6,11 @@ PY     := $(VENV)/bin/python
 POSTAG := $(VENV)/bin/postag
 STAMP  := $(VENV)/.installed
 BUNDLE := artifacts/postag-en-ewt
+# Where pip also looks for torch (the export extra pins torch==2.13.0): PyTorch's CPU-only
+# index, whose 2.13.0+cpu wins over the CUDA build of the default index. Another index
+# (e.g. .../whl/cu126) works the same; empty = pip's own configuration only (a local
+# wheel through PIP_FIND_LINKS, an offline machine): make install TORCH_INDEX=
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 .PHONY: install train seed export verify eval parity loadtest bench tokenizer-bench spark-bench test lint clean clean-all
 
@@ -14,7 +19,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[export,serve,spark,dev]"
+	$(PY) -m pip install --quiet -e ".[export,serve,spark,dev]" $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
 	touch $(STAMP)
 
 train: $(STAMP)

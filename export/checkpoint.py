@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from postag import __version__
+from postag.corpus import recorded_sha256
 from postag.errors import ConfigError, PostagError, VocabError
 from postag.files import atomic_write_bytes
 from postag.vocab import Encoder, Vocab
@@ -60,6 +61,16 @@ class Checkpoint:
         """Each head's label list, in ``model_config.heads`` order."""
         every = {"upos": self.tags, "xpos": self.xpos, "feats": self.feats}
         return {h: every[h] for h in self.model_config.heads}  # type: ignore[misc]
+
+    def corpus_sha256(self) -> dict[str, str] | None:
+        """split → sha256 of the corpus it was trained on; None where it records none."""
+        return recorded_sha256(self.corpus)
+
+    def corpus_files(self) -> str:
+        """The recorded corpus in words: ``"custom (toy-ud-train.conllu, …)"``."""
+        files = self.corpus.get("files")
+        names = [str(f.get("file")) for f in files.values()] if isinstance(files, dict) else []
+        return f"{self.corpus.get('name', '?')} ({', '.join(names)})"
 
     def model(self) -> TaggerModel:
         m = TaggerModel(self.model_config)

@@ -6,18 +6,26 @@
 
 The runtime's command group (:mod:`postag.cli`) registers these by name and imports
 this module only when one of them runs. It imports no torch itself: each command calls
-:func:`require_torch` first, which says which extra to install where torch is absent.
+:func:`use_torch` first, which says which extra to install where torch is absent and
+sets torch's intra-op threads from ``--threads``.
+
+The export reads the corpus the checkpoint was trained on (its sha256 are recorded in the
+checkpoint); ``--data`` overrides that. Training refuses one file as every split.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from postag.cli import DEFAULT_BUNDLE, Options, data_option, report_dir_option, require_extra
+from postag.errors import CorpusError
+
+if TYPE_CHECKING:
+    from postag.corpus import Corpus
 
 DEFAULT_CKPT_DIR = Path("artifacts") / "checkpoints"
 
@@ -27,12 +35,70 @@ def require_torch() -> None:
     require_extra(("torch",), "this command needs PyTorch", "export")
 
 
+def use_torch(opts: Options) -> None:
+    """:func:`require_torch`, then torch's intra-op threads = ``--threads`` (0: torch's
+    default)."""
+    require_torch()
+    if opts.threads:
+        import torch
+
+        torch.set_num_threads(opts.threads)
+
+
 bundle_checkpoint_option = click.option(
     "--checkpoint",
     type=click.Path(dir_okay=False),
     default=None,
     help="The PyTorch checkpoint [default: the path recorded in the manifest].",
 )
+
+
+def training_corpus(data: str | None) -> Corpus:
+    """The corpus to train on, refused where one file would be every split at once."""
+    from postag.corpus import locate_corpus
+
+    corpus = locate_corpus(data)
+    if corpus.single_file:
+        raise CorpusError(
+            f"{corpus.location} ({corpus.origin}) is one file: training would use it as the "
+            "train, dev and test split at once (the best epoch picked and the test score "
+            "measured on the training sentences); put the splits in one directory as "
+            "NAME-ud-train.conllu, NAME-ud-dev.conllu and NAME-ud-test.conllu and pass the "
+            "directory as --data"
+        )
+    return corpus
+
+
+def export_corpus(opts: Options, checkpoint: Path, data: str | None) -> Corpus:
+    """The corpus the export reads (train: the fast graph's word forms; dev: the
+    verification sample; dev/test: the evaluation). ``--data`` as given, with a note where
+    it is not the corpus the checkpoint was trained on; else that corpus, found by the
+    sha256 the checkpoint records (:func:`postag.corpus.find_corpus`) and refused, naming
+    ``--data``, when it is not found."""
+    from postag.corpus import differing_splits, find_corpus, locate_corpus
+
+    from .checkpoint import Checkpoint
+
+    ckpt = Checkpoint.load(checkpoint)
+    want = ckpt.corpus_sha256()
+    if want is None:
+        opts.echo(f"note: {checkpoint} records no training corpus", err=True)
+        return locate_corpus(data)
+    if data:
+        corpus = locate_corpus(data)
+        if differ := differing_splits(corpus, want):
+            opts.echo(
+                f"note: --data is not the corpus {checkpoint} was trained on "
+                f"({ckpt.corpus_files()}): its {'/'.join(differ)} files differ",
+                err=True,
+            )
+        return corpus
+    try:
+        return find_corpus(want)
+    except CorpusError as exc:
+        raise CorpusError(
+            f"{checkpoint} was trained on {ckpt.corpus_files()}, which was not found: {exc}"
+        ) from None
 
 
 def corpus_file(data: str | None, name: str) -> Path:
@@ -56,7 +122,7 @@ def training_sentences(ckpt: Any, data: str | None, opts: Options) -> list | Non
     except CorpusError:
         opts.echo("no training split found: unseen-bigram counts left out")
         return None
-    want = ckpt.corpus.get("files", {}).get("train", {}).get("sha256")
+    want = (ckpt.corpus_sha256() or {}).get("train")
     if want and sha256_file(train) != want:
         opts.echo(f"{train} is not the checkpoint's training data: unseen-bigram counts left out")
         return None
@@ -123,7 +189,7 @@ def hyperparameter_options(f):  # noqa: ANN001, ANN201
 def train(opts: Options, preset: str, data: str | None, out: str | None, **hp: object) -> None:
     """Train the tagger on UD English EWT (or --data), keep the best checkpoint on dev,
     then score it on test. Writes the checkpoint, a training curve PNG and metrics JSON."""
-    require_torch()
+    use_torch(opts)
     train_and_report(
         opts, preset, data, Path(out) if out else DEFAULT_CKPT_DIR / f"{preset}.pt", hp
     )
@@ -133,7 +199,7 @@ def train_and_report(
     opts: Options, preset: str, data: str | None, path: Path, hp: dict[str, object]
 ) -> None:
     """Train, score on test, write checkpoint + curve + metrics, print a summary."""
-    from postag.corpus import corpus_identity, locate_corpus
+    from postag.corpus import corpus_identity
     from postag.data import read_conllu
 
     from .config import PRESETS, ModelConfig, TrainConfig
@@ -155,11 +221,8 @@ def train_and_report(
     )
     if opts.threads:
         train_cfg = train_cfg.replace(threads=opts.threads)
-    corpus = locate_corpus(data)
-    opts.echo(
-        f"corpus ({corpus.origin}): "
-        + ", ".join(f"{s}={p}" for s, p in sorted(corpus.files.items()))
-    )
+    corpus = training_corpus(data)
+    opts.echo(corpus.describe())
     train_set = read_conllu(corpus.path("train"))
     dev_set = read_conllu(corpus.path("dev"))
     ckpt = run_training(
@@ -235,7 +298,7 @@ def evaluate(
     """Score CHECKPOINT on a CoNLL-U FILE (or the corpus' dev/test split): accuracy per
     head (UPOS, XPOS, UFeats) and AllTags, known/unknown words, and for one head (--head)
     per-label precision/recall/F1 and the confusion matrix."""
-    require_torch()
+    use_torch(opts)
     from postag.data import read_conllu, write_conllu_with_tags
 
     from .checkpoint import Checkpoint
@@ -295,11 +358,10 @@ def export_cmd(
 ) -> None:
     """Export a checkpoint to a verified bundle: ONNX fp32 + int8, TorchScript,
     vocabularies, manifest, model card. Fails (and writes nothing) if any check fails."""
-    require_torch()
+    use_torch(opts)
     from postag.bundle import metric_key
     from postag.cli.tag import pct
     from postag.contract import HEAD_NAMES
-    from postag.corpus import locate_corpus
     from postag.data import read_conllu
     from postag.layout import MODEL_FILES
 
@@ -311,7 +373,8 @@ def export_cmd(
             raise click.ClickException(f"{path}: no such checkpoint")
         opts.echo(f"no checkpoint at {path}: training the default model first")
         train_and_report(opts, "default", data, path, {})
-    corpus = locate_corpus(data)
+    corpus = export_corpus(opts, path, data)
+    opts.echo(corpus.describe())
     dev = read_conllu(corpus.path("dev"))
     test = read_conllu(corpus.path("test")) if "test" in corpus.files else None
     train = read_conllu(corpus.path("train"))
@@ -355,7 +418,7 @@ def verify(opts: Options, bundle: str, checkpoint: str | None, data: str | None)
     (PyTorch vs TorchScript vs onnxruntime on the recorded sample, declared shapes, model
     identity, int8 accuracy on the corpus split the export scored), one ✓/✗ line per
     check and the verdict; exits non-zero on any ✗."""
-    require_torch()
+    use_torch(opts)
     from .bundle import verify_bundle
 
     report = verify_bundle(bundle, checkpoint, data, threads=opts.threads, log=click.echo)
@@ -380,7 +443,7 @@ def parity(
 ) -> None:
     """Compare every backend of BUNDLE (TorchScript, ONNX fp32/int8 on CPU, ONNX on CUDA
     when available) with eager PyTorch over a whole corpus split; write a report."""
-    require_torch()
+    use_torch(opts)
     from postag.bundle import load_manifest
     from postag.data import read_conllu
 
@@ -453,7 +516,7 @@ def bench(
 ) -> None:
     """Benchmark every backend of BUNDLE side by side: throughput, latency, peak memory,
     cold start, sizes and the roofline. Prints the table; writes JSON, markdown, PNGs."""
-    require_torch()
+    use_torch(opts)
     from postag.bundle import load_manifest
 
     from .backends import cuda_available

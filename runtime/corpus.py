@@ -10,7 +10,13 @@ Lookup order (first hit wins):
    ``$POSTAG_CACHE`` (default ``$XDG_CACHE_HOME/postag`` or ``~/.cache/postag``), each file
    checked against the sha256 below (the values of ``SOURCE.md``); a mismatching file is
    deleted and reported. ``POSTAG_DATA_URL`` overrides the base URL (tests use a loopback
-   server).
+   server). A failed download says how to point postag at a corpus (``--data``,
+   ``POSTAG_DATA``).
+
+A checkpoint records the sha256 of the splits it was trained on (:func:`corpus_identity`);
+:func:`find_corpus` finds those files again (the export reads them):
+
+    corpus = find_corpus(recorded_sha256(ckpt.corpus))   # CorpusError naming --data if absent
 """
 
 from __future__ import annotations
@@ -18,8 +24,10 @@ from __future__ import annotations
 import os
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from postag.errors import CorpusError
 from postag.files import sha256_file
@@ -44,6 +52,10 @@ EWT_FILES: dict[str, tuple[str, str]] = {
 SPLITS = ("train", "dev", "test")
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_REL = Path("..") / "shared" / "data" / "ud-english-ewt"
+#: What to do when no corpus is found: the end of every such message.
+HOW_TO_POINT = (
+    "pass --data DIR (or set POSTAG_DATA=DIR) with the *-ud-{train,dev,test}.conllu files"
+)
 
 
 @dataclass(frozen=True)
@@ -55,8 +67,31 @@ class Corpus:
 
     def path(self, split: str) -> Path:
         if split not in self.files:
-            raise CorpusError(f"the corpus ({self.origin}) has no {split} split")
+            raise CorpusError(
+                f"the corpus ({self.origin}: {self.location}) has no {split} split "
+                f"(no *-ud-{split}.conllu file)"
+            )
         return self.files[split]
+
+    @property
+    def single_file(self) -> bool:
+        """One .conllu file stands for several splits (``--data one.conllu``)."""
+        return len(set(self.files.values())) < len(self.files)
+
+    @property
+    def location(self) -> Path:
+        """The file (a single-file corpus) or the directory the splits are in."""
+        first = next(iter(self.files.values()))
+        return first if self.single_file else first.parent
+
+    def sha256(self) -> dict[str, str]:
+        """split → sha256 of its file."""
+        return {s: sha256_file(p) for s, p in self.files.items()}
+
+    def describe(self) -> str:
+        """One line: where each split comes from and how it was found."""
+        splits = ", ".join(f"{s}={p}" for s, p in sorted(self.files.items()))
+        return f"corpus ({self.origin}): {splits}"
 
 
 def _from_path(path: Path, origin: str) -> Corpus:
@@ -100,7 +135,8 @@ def download_ewt(dest: Path | None = None, base_url: str | None = None) -> Path:
                     out.write(block)
         except (urllib.error.URLError, OSError) as exc:
             tmp.unlink(missing_ok=True)
-            raise CorpusError(f"download of {url} failed: {exc}") from None
+            reason = getattr(exc, "reason", None) or exc.strerror or exc
+            raise CorpusError(f"download of {url} failed: {reason}") from None
         got = sha256_file(tmp)
         if got != sha:
             tmp.unlink(missing_ok=True)
@@ -111,8 +147,8 @@ def download_ewt(dest: Path | None = None, base_url: str | None = None) -> Path:
     return dest
 
 
-def locate_corpus(data: str | Path | None = None, download: bool = True) -> Corpus:
-    """Resolve the corpus following the lookup order in this module's docstring."""
+def _configured(data: str | Path | None) -> Corpus | None:
+    """Steps 1-3 of the lookup order; None where none of them names a corpus."""
     if data:
         return _from_path(Path(data), "--data")
     if env := os.environ.get("POSTAG_DATA"):
@@ -121,14 +157,89 @@ def locate_corpus(data: str | Path | None = None, download: bool = True) -> Corp
         shared = (base / SHARED_REL).resolve()
         if shared.is_dir():
             return _from_path(shared, "shared")
+    return None
+
+
+def locate_corpus(data: str | Path | None = None, download: bool = True) -> Corpus:
+    """Resolve the corpus following the lookup order in this module's docstring."""
+    if (corpus := _configured(data)) is not None:
+        return corpus
     if not download:
-        raise CorpusError("no corpus found: pass --data or set POSTAG_DATA")
-    return _from_path(download_ewt(), "download")
+        raise CorpusError(f"no corpus found: {HOW_TO_POINT}")
+    return _from_path(_download_or_explain(), "download")
+
+
+def _download_or_explain() -> Path:
+    """:func:`download_ewt`, its failure completed with the places searched and what to do."""
+    try:
+        return download_ewt()
+    except CorpusError as exc:
+        raise CorpusError(
+            f"no corpus given (--data, POSTAG_DATA) or found at {SHARED_REL}, and {exc}; "
+            f"{HOW_TO_POINT}, or allow the download of UD English EWT {EWT_RELEASE}"
+        ) from None
 
 
 def corpus_identity(corpus: Corpus) -> dict[str, object]:
     """Name and sha256 of every split, recorded in checkpoints and manifests."""
     known = {sha: f"{EWT_NAME} {EWT_RELEASE}" for _, sha in EWT_FILES.values()}
-    files = {s: {"file": p.name, "sha256": sha256_file(p)} for s, p in corpus.files.items()}
+    shas = corpus.sha256()
+    files = {s: {"file": p.name, "sha256": shas[s]} for s, p in corpus.files.items()}
     names = {known.get(f["sha256"], "custom") for f in files.values()}
     return {"name": names.pop() if len(names) == 1 else "custom", "files": files}
+
+
+def recorded_sha256(identity: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """split → sha256 of a :func:`corpus_identity` record; None where it records none."""
+    files = (identity or {}).get("files")
+    if not isinstance(files, dict) or not files:
+        return None
+    shas = {s: f.get("sha256") for s, f in files.items() if isinstance(f, dict)}
+    if len(shas) < len(files) or not all(isinstance(v, str) for v in shas.values()):
+        return None
+    return {s: str(v) for s, v in shas.items()}
+
+
+def differing_splits(corpus: Corpus, want: Mapping[str, str]) -> list[str]:
+    """The splits whose file in ``corpus`` is not the one ``want`` records (another
+    sha256, or a split only one of them has); empty: the same corpus."""
+    got = corpus.sha256()
+    return [s for s in SPLITS if s in got.keys() | want.keys() and got.get(s) != want.get(s)]
+
+
+def is_ewt(want: Mapping[str, str]) -> bool:
+    """``want`` names the splits of UD English EWT as :func:`download_ewt` verifies them."""
+    return bool(want) and all(s in EWT_FILES and EWT_FILES[s][1] == v for s, v in want.items())
+
+
+def find_corpus(want: Mapping[str, str]) -> Corpus:
+    """The corpus whose split files have the sha256 ``want`` (a checkpoint's record, see
+    :func:`recorded_sha256`): the one found without ``--data`` (``POSTAG_DATA``,
+    ``../shared``) when its files match, else, for UD English EWT, the verified download
+    (or its cache). :class:`CorpusError` saying what was found and naming ``--data``
+    otherwise."""
+    tried = []
+    try:
+        default = _configured(None)
+    except CorpusError as exc:  # POSTAG_DATA names no corpus, …
+        tried.append(str(exc))
+        default = None
+    if default is not None:
+        if not (differ := differing_splits(default, want)):
+            return default
+        where = f"{default.location} ({default.origin})"
+        tried.append(f"{where} has other {'/'.join(differ)} files")
+    if is_ewt(want):
+        try:
+            fetched = _from_path(download_ewt(), "download")
+        except CorpusError as exc:
+            tried.append(str(exc))
+        else:
+            if not differing_splits(fetched, want):
+                return fetched
+            tried.append(f"{fetched.location} (download) lacks {'/'.join(sorted(want))}")
+    found = "; ".join(tried) or "no corpus was found (POSTAG_DATA, ../shared)"
+    raise CorpusError(
+        f"{found}; pass --data with the corpus the checkpoint was trained on "
+        f"(the *-ud-{{train,dev,test}}.conllu files whose sha256 it records)"
+    )

@@ -43,7 +43,22 @@ COMMANDS = {
     "bench": "postag.export.cli:bench",
 }
 
+#: The commands that run a model: each also takes ``--threads`` after its name.
+MODEL_COMMANDS = (
+    "tag",
+    "serve",
+    "loadtest",
+    "spark-tag",
+    "train",
+    "eval",
+    "export",
+    "verify",
+    "parity",
+    "bench",
+)
+
 DEFAULT_BUNDLE = "artifacts/postag-en-ewt"
+THREADS_HELP = "Intra-op threads for torch and onnxruntime (0 = all cores)."
 
 
 @dataclass
@@ -81,7 +96,10 @@ class PostagGroup(click.Group):
         if target is None:
             return None
         module, attr = target.split(":")
-        return getattr(importlib.import_module(module), attr)
+        command = getattr(importlib.import_module(module), attr)
+        if cmd_name in MODEL_COMMANDS and not any(p.name == "threads" for p in command.params):
+            command.params.append(threads_option())
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -94,6 +112,24 @@ class PostagGroup(click.Group):
             if exc.errno == errno.EPIPE:
                 raise  # click quiets a broken pipe
             raise click.ClickException(os_error_message(exc)) from None
+
+
+def _set_threads(ctx: click.Context, param: click.Parameter, value: int | None) -> None:
+    if value is not None and isinstance(ctx.obj, Options):
+        ctx.obj.threads = value
+
+
+def threads_option() -> click.Option:
+    """``--threads N`` after a command's name (``postag tag --threads 1``): the same
+    setting as ``postag --threads 1 tag``, which it overrides."""
+    return click.Option(
+        ["--threads"],
+        type=click.IntRange(min=0),
+        default=None,
+        expose_value=False,
+        callback=_set_threads,
+        help=THREADS_HELP + " Also accepted before the command.",
+    )
 
 
 def report_dir_option(default: str, files: str):  # noqa: ANN201 - a click decorator
@@ -164,7 +200,7 @@ def require_spark() -> None:
     type=click.IntRange(min=0),
     default=0,
     show_default=True,
-    help="Intra-op threads for torch and onnxruntime (0 = all cores).",
+    help=THREADS_HELP + " Commands that run a model also take it after their name.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only results and errors.")
 @click.version_option(__version__, prog_name="postag")

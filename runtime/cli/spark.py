@@ -106,6 +106,11 @@ def spark_bench(
 ) -> None:
     """Spark scaling on this machine: local[1] vs local[2] vs the single-process runtime
     on the same synthetic corpus. Needs 'postag[spark]' and Java 17."""
+    if opts.threads:
+        raise click.UsageError(
+            "spark-bench sets every run's threads itself (all cores for the runtime, "
+            "cores / N under local[N]) to compare them; --threads does not apply to it"
+        )
     require_spark()
     from ..bundle import load_manifest
     from ..corpus import locate_corpus

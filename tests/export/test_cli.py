@@ -157,3 +157,110 @@ def test_verify_prints_the_same_checks_and_verdict_as_the_export(toy_bundle, tmp
     assert len(logged) > 40 and logged[-1] == "all # checks passed"
     n = len(logged) - 1
     assert f"all {n} checks passed" in export.output and f"all {n} checks passed" in verify.output
+
+
+def test_torch_commands_honour_threads_after_their_name(toy_bundle):
+    """`postag eval … --threads 3` runs torch with 3 intra-op threads."""
+    _, ckpt, corpus = toy_bundle
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        res = CliRunner().invoke(
+            cli, ["eval", str(ckpt), str(corpus / "toy-ud-dev.conllu"), "--threads", "3"]
+        )
+        assert res.exit_code == 0, res.output
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_train_refuses_one_file_as_every_split(toy_corpus, tmp_path):
+    """`--data one.conllu` would be train, dev and test at once: refused, saying how to
+    give the splits; nothing is trained or written."""
+    one = toy_corpus / "toy-ud-train.conllu"
+    res = CliRunner().invoke(cli, ["train", "--data", str(one), "--out", str(tmp_path / "m.pt")])
+    assert res.exit_code == 1, res.output
+    assert f"{one} (--data) is one file: training would use it as the train, dev and test" in (
+        res.output
+    )
+    assert "NAME-ud-dev.conllu" in res.output and "pass the directory as --data" in res.output
+    assert "Traceback" not in res.output and not (tmp_path / "m.pt").exists()
+
+
+def test_without_a_corpus_and_network_the_error_names_data_and_postag_data(tmp_path, monkeypatch):
+    from postag import corpus as corpus_mod
+
+    monkeypatch.setattr(corpus_mod, "PROJECT_ROOT", tmp_path / "a" / "b")
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(cli, ["train"])
+    assert res.exit_code == 1, res.output
+    (line,) = res.output.splitlines()
+    assert "download of http://127.0.0.1:9/en_ewt-ud-train.conllu failed" in line
+    assert "Connection refused" in line
+    assert "pass --data DIR (or set POSTAG_DATA=DIR)" in line
+
+
+@pytest.fixture
+def recorded(toy_bundle, tmp_path):
+    """The toy checkpoint, saved again recording the toy corpus it was trained on (as
+    `postag train` records it): (checkpoint, corpus)."""
+    from postag.corpus import corpus_identity, locate_corpus
+    from postag.export.checkpoint import Checkpoint
+
+    _, ckpt, corpus = toy_bundle
+    c = Checkpoint.load(ckpt)
+    c.corpus = corpus_identity(locate_corpus(corpus))
+    c.save(tmp_path / "m.pt")
+    return tmp_path / "m.pt", corpus
+
+
+def test_export_refuses_a_default_corpus_other_than_the_checkpoints(
+    recorded, tmp_path, monkeypatch
+):
+    """Without --data, a corpus found by default (here POSTAG_DATA; ../shared alike) that is
+    not the one the checkpoint was trained on is refused, naming --data; nothing written."""
+    from tests.conftest import write_toy_corpus
+
+    ckpt, _ = recorded
+    other = write_toy_corpus(tmp_path / "other", n_train=50, n_dev=10)
+    monkeypatch.setenv("POSTAG_DATA", str(other))
+    out = tmp_path / "bundle"
+    res = CliRunner().invoke(cli, ["export", "--checkpoint", str(ckpt), "--out", str(out)])
+    assert res.exit_code == 1, res.output
+    (line,) = res.output.splitlines()
+    assert f"{ckpt} was trained on custom (toy-ud-train.conllu, toy-ud-dev.conllu, " in line
+    assert f"{other} (POSTAG_DATA) has other train/dev/test files" in line
+    assert "pass --data with the corpus the checkpoint was trained on" in line
+    assert not out.exists()
+
+
+def test_export_reads_the_corpus_the_checkpoint_records(recorded, tmp_path, monkeypatch, capsys):
+    """Found by sha256 wherever the default lookup points (a copy elsewhere is the same
+    corpus); --data is taken as given, with a note where it is another corpus; a
+    checkpoint recording no corpus gets the default corpus and a note."""
+    import shutil
+
+    from postag.cli import Options
+    from postag.export.checkpoint import Checkpoint
+    from postag.export.cli import export_corpus
+    from tests.conftest import write_toy_corpus
+
+    ckpt, corpus = recorded
+    opts = Options(threads=0, quiet=False)
+    copy = shutil.copytree(corpus, tmp_path / "copy")
+    monkeypatch.setenv("POSTAG_DATA", str(copy))
+    found = export_corpus(opts, ckpt, None)
+    assert found.origin == "POSTAG_DATA" and found.path("train") == copy / "toy-ud-train.conllu"
+    assert capsys.readouterr().err == ""
+    other = write_toy_corpus(tmp_path / "other", n_train=50, n_dev=10)
+    (other / "toy-ud-dev.conllu").write_bytes((corpus / "toy-ud-dev.conllu").read_bytes())
+    given = export_corpus(opts, ckpt, str(other))
+    assert given.origin == "--data" and given.path("dev") == other / "toy-ud-dev.conllu"
+    note = capsys.readouterr().err
+    assert f"note: --data is not the corpus {ckpt} was trained on" in note
+    assert "its train/test files differ" in note  # dev is the same file
+    bare = Checkpoint.load(ckpt)
+    bare.corpus = {}
+    bare.save(tmp_path / "bare.pt")
+    assert export_corpus(opts, tmp_path / "bare.pt", None).location == copy
+    assert "records no training corpus" in capsys.readouterr().err
