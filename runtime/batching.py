@@ -1,8 +1,8 @@
 """How work is batched, written once and shared by every backend and surface.
 
-* documents → sentences → one flat list → results regrouped per document
-  (:func:`split_documents`, :func:`flatten`, :func:`regroup`): ``Tagger.tag_many``, the
-  server and Spark all go through these;
+* documents → sentences (with each word's character offsets in its text) → one flat
+  list → results regrouped per document (:func:`split_documents`, :func:`flatten`,
+  :func:`regroup`): ``Tagger.tag_many``, the server and Spark all go through these;
 * the flat list → length buckets under a padded-token budget (:func:`length_batches`,
   :func:`run_batched`): the runtime, PyTorch, the gate and the parity suite alike.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from .tokenizer import sentences as split_text
+from .tokenizer import TextSentence, text_sentences
 from .vocab import EncodedBatch, Encoder
 
 T = TypeVar("T")
@@ -23,9 +23,10 @@ T = TypeVar("T")
 MAX_BATCH_TOKENS = 1024
 
 
-def split_documents(texts: Iterable[str | None]) -> list[list[list[str]]]:
-    """Raw texts → per-text lists of tokenized sentences (``None`` or blank → ``[]``)."""
-    return [split_text(t) if t else [] for t in texts]
+def split_documents(texts: Iterable[str | None]) -> list[list[TextSentence]]:
+    """Raw texts → per-text lists of tokenized sentences, each word with its offsets in
+    its text (``None`` or blank → ``[]``)."""
+    return [text_sentences(t) if t else [] for t in texts]
 
 
 def flatten(docs: Sequence[Sequence[T]]) -> list[T]:

@@ -4,6 +4,7 @@ from postag import Tagger
 tagger = Tagger.load("artifacts/postag-en-ewt")          # provider="auto"
 tagger.tag(["The", "cat", "sat", "."]).tags               # ['DET', 'NOUN', 'VERB', 'PUNCT']
 tagger.tag_text("I don't know. Do you?")                  # tokenized, split, tagged
+tagger.tag_text("I don't know.")[0].start                 # [0, 2, 4, 8, 12]: offsets
 tagger.tag_batch(sentences, top_k=3)                      # bucketed by length, input order
 
 Misuse is refused, never guessed at: a string where a token list is expected (``tag("The
@@ -27,7 +28,7 @@ from .contract import decoded, scores
 from .errors import BundleError
 from .layout import MODEL, MODEL_INT8
 from .session import FastModel, OnnxModel, load_forms
-from .tokenizer import sentences as split_text
+from .tokenizer import TextSentence
 
 TopK = list[list[tuple[str, float]]]  # per word: the k best (label, probability)
 
@@ -37,7 +38,9 @@ class TaggedSentence:
     """One tagged sentence. ``tags`` are UPOS; a joint tagger's bundle also fills
     ``xpos`` (Penn Treebank tags for English) and ``feats`` (FEATS strings, ``_`` = none).
     Probabilities and top-k are given per head where asked (``probs``/``top_k`` for
-    UPOS, ``xpos_probs``/``xpos_top_k``, ``feats_probs``/``feats_top_k``)."""
+    UPOS, ``xpos_probs``/``xpos_top_k``, ``feats_probs``/``feats_top_k``). Words tagged
+    from raw text have their character offsets in it (``start``/``end``: code points,
+    ``text[start[i]:end[i]] == words[i]``); pre-tokenized ones have none."""
 
     words: list[str]
     tags: list[str]
@@ -49,6 +52,8 @@ class TaggedSentence:
     xpos_top_k: TopK | None = None
     feats_probs: list[float] | None = None
     feats_top_k: TopK | None = None
+    start: list[int] | None = None  # each word's first character in the text
+    end: list[int] | None = None  # one past its last character
 
     @property
     def upos(self) -> list[str]:
@@ -73,9 +78,13 @@ class TaggedSentence:
         setattr(self, f"{prefix}top_k", top_k)
 
     def to_dict(self) -> dict[str, Any]:
-        """``words``, ``tags`` (UPOS), ``xpos``, ``feats`` where the model has them, and
-        ``probs``/``top_k`` (and ``xpos_probs``, … per head) where they were asked for."""
-        d: dict[str, Any] = {"words": self.words, "tags": self.tags}
+        """``words``, ``start``/``end`` where known, ``tags`` (UPOS), ``xpos``, ``feats``
+        where the model has them, and ``probs``/``top_k`` (and ``xpos_probs``, … per
+        head) where they were asked for."""
+        d: dict[str, Any] = {"words": self.words}
+        if self.start is not None and self.end is not None:
+            d["start"], d["end"] = self.start, self.end
+        d["tags"] = self.tags
         for head in ("xpos", "feats"):
             if self.labels(head) is not None:
                 d[head] = self.labels(head)
@@ -192,16 +201,17 @@ class Tagger:
         return res
 
     def tag_text(self, text: str, top_k: int = 0, probs: bool = False) -> list[TaggedSentence]:
-        """Tokenize raw English text (UD/EWT conventions), split it into sentences, tag."""
+        """Tokenize raw English text (UD/EWT conventions), split it into sentences, tag;
+        each word comes with its offsets in ``text`` (``start``/``end``)."""
         if not isinstance(text, str):
             raise TypeError(f"tag_text() takes a string, got {type(text).__name__}")
-        return self.tag_batch(split_text(text), top_k=top_k, probs=probs)
+        return self.tag_many([text], top_k=top_k, probs=probs)[0]
 
     def tag_many(
         self, texts: Iterable[str], top_k: int = 0, probs: bool = False
     ) -> list[list[TaggedSentence]]:
         """Raw texts → per-text sentence lists, tagged together in one bucketed pass
-        (``None`` or blank texts give ``[]``)."""
+        (``None`` or blank texts give ``[]``); each word with its offsets in its text."""
         if isinstance(texts, str):
             raise TypeError("tag_many() takes a list of texts; for one text use tag_text()")
         texts = list(texts)
@@ -209,7 +219,18 @@ class Tagger:
             if t is not None and not isinstance(t, str):
                 raise TypeError(f"tag_many() takes texts (strings), got {type(t).__name__}")
         docs = split_documents(texts)
-        return regroup(self.tag_batch(flatten(docs), top_k=top_k, probs=probs), docs)
+        flat = flatten(docs)
+        tagged = self.tag_batch([s.words for s in flat], top_k=top_k, probs=probs)
+        return regroup(with_offsets(tagged, flat), docs)
+
+
+def with_offsets(
+    results: list[TaggedSentence], sentences: Sequence[TextSentence]
+) -> list[TaggedSentence]:
+    """``results`` (the tagged ``sentences``, in order) with each word's offsets set."""
+    for res, sent in zip(results, sentences, strict=True):
+        res.start, res.end = sent.starts, sent.ends
+    return results
 
 
 def _check_sentences(sentences: Sequence[Sequence[str]]) -> list[list[str]]:

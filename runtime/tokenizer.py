@@ -10,8 +10,14 @@
 * URLs, e-mail addresses, numbers (``1,000.50``, ``12:30``, ``3/4``), abbreviations
   (``U.S.``, ``e.g.``, ``Mr.``), emoticons-free ellipses (``...``) are kept whole.
 
-Every token carries its character offsets in the input (``text[t.start:t.end] == t.text``),
-so tokenization quality can be measured against gold spans (``postag.tokenizer.span_f1``).
+Every token carries its character offsets in the input: ``start`` and ``end`` are Python
+``str`` indices (Unicode code points, not bytes nor UTF-16 units) and ``text[t.start:t.end]
+== t.text`` always holds. A token's text is never normalised: it is exactly its stretch of
+the input (decomposed accents stay decomposed; :mod:`postag.vocab` looks words up by their
+NFC form, so that costs nothing). Clitics split off a word (``don't`` → ``do`` ``n't``) get
+their own spans inside it. Tokenization quality can so be measured against gold spans
+(``postag.tokenizer.span_f1``), and :func:`text_sentences` gives every sentence's words
+with their offsets.
 
     >>> [t.text for t in tokenize("I don't think so.")]
     ['I', 'do', "n't", 'think', 'so', '.']
@@ -48,6 +54,7 @@ import functools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import regex
 
@@ -388,6 +395,24 @@ def split_sentences(
 def sentences(text: str) -> list[list[str]]:
     """Raw text → sentences of token strings."""
     return [[t.text for t in s] for s in iter_sentences(text)]
+
+
+class TextSentence(NamedTuple):
+    """A sentence of raw text: its words and each one's offsets in the text
+    (``text[starts[i]:ends[i]] == words[i]``). Plain lists: cheap to send to another
+    process."""
+
+    words: list[str]
+    starts: list[int]
+    ends: list[int]
+
+
+def text_sentences(text: str) -> list[TextSentence]:
+    """Raw text → sentences of token strings with their offsets."""
+    return [
+        TextSentence([t.text for t in s], [t.start for t in s], [t.end for t in s])
+        for s in iter_sentences(text)
+    ]
 
 
 def gold_spans(text: str, words: Iterable[str]) -> list[tuple[int, int]]:

@@ -13,6 +13,17 @@ Inputs (each yields *units*: a list of pre-tokenized sentences plus what the wri
 * ``conllu``: CoNLL-U sentences (FORM of every syntactic word is tagged; UPOS may be
   ``_``). Units are cut only between sentences.
 
+Offsets: from ``text`` and ``pretokenized`` input every word gets its character offsets
+``start``/``end`` in its input file, ``text[start:end]`` being the word, where ``text`` is
+the whole file decoded as UTF-8, i.e. ``open(path, encoding="utf-8-sig",
+newline="").read()``: Python ``str`` indices (code points, not bytes), a byte order mark at
+the start not counted, line ends counted as they are (CR LF is two characters, no
+newline translation), with ``--encoding-errors replace`` each U+FFFD counted once for the
+bytes it replaces. Control characters read as spaces keep their place; paragraphs and
+chunks change nothing. Each input file (or standard input) starts again at 0. CoNLL-U
+input has offsets only where its MISC has them (``TokenRange``, on the word or on its
+multiword token).
+
 Outputs (:class:`Writer`) show the *columns* (heads) asked for: ``upos``, ``xpos``,
 ``feats`` (``--columns``; default ``upos`` for text, every head the model has for json
 and conllu). What each format writes, and what ``--probs`` / ``--top-k K`` add:
@@ -25,19 +36,22 @@ and conllu). What each format writes, and what ``--probs`` / ``--top-k K`` add:
   ``,`` as labels). No UPOS, XPOS or FEATS label of UD English EWT holds a ``/`` (nor can
   a UD FEATS); should a model's label hold one, it is written ``%2F`` (and ``%`` as
   ``%25``), so ``urllib.parse.unquote`` gives the label back.
-* ``json``: one object per sentence: ``sentence``, ``text``, ``words`` and, per column,
-  ``tags`` (UPOS), ``xpos``, ``feats``; ``--probs`` adds ``probs``, ``xpos_probs``,
+* ``json``: one object per sentence: ``sentence``, ``text``, ``words``, ``start`` and
+  ``end`` (each word's offsets, where known) and, per column, ``tags`` (UPOS), ``xpos``,
+  ``feats``; ``--probs`` adds ``probs``, ``xpos_probs``,
   ``feats_probs``; ``--top-k`` adds ``top_k``, ``xpos_top_k``, ``feats_top_k``
   (``[[["NOUN", 0.91], …], …]``), each for the columns shown.
 * ``conllu``: UPOS, XPOS and FEATS (columns 4-6) filled for the columns shown, ``_``
-  elsewhere; in MISC ``--probs`` sets ``UPOSProb=0.9812`` (``XPOSProb``, ``FeatsProb``)
+  elsewhere; MISC has ``SpaceAfter=No`` and ``TokenRange=start:end`` (the offsets, as
+  UDPipe writes them); ``--probs`` sets ``UPOSProb=0.9812`` (``XPOSProb``, ``FeatsProb``)
   and ``--top-k`` sets ``UPOSTopK=NOUN:0.9100,VERB:0.0500`` (``XPOSTopK``,
   ``FeatsTopK``). MISC separates entries with ``|`` and keys from values with ``=``, and
   TopK separates with ``,`` and ``:``; FEATS labels hold ``|`` and ``=`` and XPOS has
   ``,`` and ``:``, so in MISC values those characters and ``%`` are percent-encoded
   (``FeatsTopK=Number%3DSing:0.9100,_:0.0500``; decode a label with
   ``urllib.parse.unquote``). CoNLL-U input: the columns shown are replaced, every other
-  byte (other columns, comments, ranges, empty nodes, MISC entries not ours) is kept;
+  byte (other columns, comments, ranges, empty nodes, MISC entries not ours, so
+  ``TokenRange`` and ``SpaceAfter`` as they were) is kept;
   every sentence ends with exactly one blank line.
 
 Each unit is written whole and flushed before the next is read: an interrupt (SIGINT) is
@@ -70,6 +84,11 @@ from ..tagger import TaggedSentence
 from ..tokenizer import MAX_SENTENCE_TOKENS, Token, iter_sentences
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\ufeff]")
+# the lookbehind tries it only where a run of spaces starts: linear on any run
+_LINE_END = re.compile(r"(?<![ \t])[ \t]*\n")
+_NON_SPACE = re.compile(r"\S+")  # what str.split() keeps
+_TOKEN_RANGE = re.compile(r"TokenRange=(\d{1,15}):(\d{1,15})")
+_MULTIWORD_ID = re.compile(r"(\d{1,15})-(\d{1,15})")
 
 #: The heads (output columns) a model may have, in output order, as users read them.
 #: Each head's MISC keys in CoNLL-U output: ``<prefix>Prob`` and ``<prefix>TopK``.
@@ -101,10 +120,14 @@ class Unit:
     texts: list[str | None] = field(default_factory=list)  # original text of each sentence
     space_after: list[list[bool]] = field(default_factory=list)
     conllu_lines: list[list[str]] | None = None  # each sentence's CoNLL-U lines (conllu input)
+    # each word's offsets in the input, per sentence (None: not known)
+    starts: list[list[int] | None] = field(default_factory=list)
+    ends: list[list[int] | None] = field(default_factory=list)
 
 
 def decoded_lines(stream: IO[bytes], name: str, errors: str) -> Iterator[tuple[int, str]]:
-    """(line number, text without newline) with the encoding policy applied."""
+    """(line number, text with its line end as in the input) with the encoding policy
+    applied; a byte order mark at the very start is dropped."""
     for number, raw in enumerate(stream, start=1):
         try:
             line = raw.decode("utf-8", errors=errors)
@@ -114,30 +137,58 @@ def decoded_lines(stream: IO[bytes], name: str, errors: str) -> Iterator[tuple[i
                 "use --encoding-errors replace to substitute U+FFFD"
             ) from None
         if number == 1:
-            line = line.lstrip("\ufeff")
-        yield number, line.rstrip("\r\n")
+            line = line.removeprefix("\ufeff")
+        yield number, line
 
 
 def clean(line: str) -> str:
+    """Control characters (but tab and newline) as spaces: one for one, so offsets hold."""
     return _CONTROL.sub(" ", line)
 
 
-def _text_unit(text: str, sents: list[list[Token]]) -> Unit:
-    return Unit(
-        sentences=[[t.text for t in s] for s in sents],
-        texts=[text[s[0].start : s[-1].end].replace("\n", " ") for s in sents],
-        space_after=[
-            [a.end < b.start for a, b in zip(s, s[1:], strict=False)] + [True] for s in sents
-        ],
-    )
+def _text_lines(lines: Iterator[tuple[int, str]]) -> Iterator[str]:
+    """Lines of raw text, cleaned, with their line ends (the CR of a CR LF becomes a
+    space: still one character, so offsets count CR LF as two). A line given without a
+    line end (lines given without theirs) has a ``\n`` counted for it before the next."""
+    missing = False
+    for _, raw in lines:
+        line = clean(raw)
+        ended = line.endswith("\n")
+        yield "\n" + line if missing else line
+        missing = not ended
+
+
+def _one_line(text: str) -> str:
+    """A sentence's text for ``# text =`` and json's ``text``: each line break, with the
+    spaces before it (and a CR LF's CR), as one space."""
+    return _LINE_END.sub(" ", text)
+
+
+def _spaces_after(starts: list[int], ends: list[int]) -> list[bool]:
+    """Whether each word is followed by whitespace (the last one: yes)."""
+    return [e < s for e, s in zip(ends, starts[1:], strict=False)] + [True]
+
+
+def _text_unit(text: str, base: int, sents: list[list[Token]]) -> Unit:
+    """Sentences of ``text``, which starts at offset ``base`` in the input."""
+    unit = Unit([])
+    for s in sents:
+        starts, ends = [base + t.start for t in s], [base + t.end for t in s]
+        unit.sentences.append([t.text for t in s])
+        unit.texts.append(_one_line(text[s[0].start : s[-1].end]))
+        unit.space_after.append(_spaces_after(starts, ends))
+        unit.starts.append(starts)
+        unit.ends.append(ends)
+    return unit
 
 
 def _text_units(
-    text: str, chunk_chars: int, max_tokens: int, final: bool
+    text: str, base: int, chunk_chars: int, max_tokens: int, final: bool
 ) -> Generator[Unit, None, int]:
-    """Units of about ``chunk_chars`` characters of ``text``'s sentences, streamed. Unless
-    ``final``, the last sentence may go on in the lines to come: it is held back, and its
-    start offset returned (``len(text)`` when nothing is held back)."""
+    """Units of about ``chunk_chars`` characters of ``text``'s sentences, streamed
+    (``text`` starts at offset ``base`` in the input). Unless ``final``, the last
+    sentence may go on in the lines to come: it is held back, and its start offset in
+    ``text`` returned (``len(text)`` when nothing is held back)."""
     unit: list[list[Token]] = []
     size = 0
     held: list[Token] | None = None
@@ -146,14 +197,14 @@ def _text_units(
             unit.append(held)
             size += held[-1].end - held[0].start
             if size >= chunk_chars:
-                yield _text_unit(text, unit)
+                yield _text_unit(text, base, unit)
                 unit, size = [], 0
         held = sent
     if held is not None and final:
         unit.append(held)
         held = None
     if unit:
-        yield _text_unit(text, unit)
+        yield _text_unit(text, base, unit)
     return held[0].start if held is not None else len(text)
 
 
@@ -162,38 +213,52 @@ def read_text(
     chunk_chars: int,
     max_sentence_tokens: int = MAX_SENTENCE_TOKENS,
 ) -> Iterator[Unit]:
-    """Units of whole sentences from raw text lines (see the module docstring). Holds at
+    """Units of whole sentences from raw text lines (see the module docstring), each word
+    with its offsets in the whole input (lines are given with their line ends, as
+    :func:`decoded_lines` gives them; a line without one counts one). Holds at
     most the unfinished sentence plus ``max(chunk_chars, its size)`` new characters (and
     one line), and tokenizes each character at most about twice."""
     para: list[str] = []
+    base = pos = 0  # offsets in the input: of para's first character, of the next line
     size = carried = 0  # characters in para; of them, carried over from the last cut
-    for _, line in lines:
-        line = clean(line)
-        if not line or line.isspace():  # a blank line ends the paragraph (no copy)
+    for line in _text_lines(lines):
+        pos += len(line)
+        if not line or line.isspace():  # a blank line ends the paragraph
             if para:
-                yield from _text_units("\n".join(para), chunk_chars, max_sentence_tokens, True)
+                text = "".join(para)
+                yield from _text_units(text, base, chunk_chars, max_sentence_tokens, True)
             para, size, carried = [], 0, 0
             continue
+        if not para:
+            base = pos - len(line)
         para.append(line)
-        size += len(line) + 1
+        size += len(line)
         if size - carried >= max(chunk_chars, carried):
-            text = "\n".join(para)
-            cut = yield from _text_units(text, chunk_chars, max_sentence_tokens, False)
+            text = "".join(para)
+            cut = yield from _text_units(text, base, chunk_chars, max_sentence_tokens, False)
             para = [text[cut:]] if cut < len(text) else []
+            base += cut
             size = carried = len(text) - cut
     if para:
-        yield from _text_units("\n".join(para), chunk_chars, max_sentence_tokens, True)
+        yield from _text_units("".join(para), base, chunk_chars, max_sentence_tokens, True)
 
 
 def read_pretokenized(lines: Iterator[tuple[int, str]], chunk_lines: int) -> Iterator[Unit]:
+    """One sentence per line, tokens separated by whitespace, each with its offsets in
+    the whole input (as for :func:`read_text`)."""
     unit = Unit([])
-    for _, line in lines:
-        words = clean(line).split()
-        if not words:
-            continue
-        unit.sentences.append(words)
-        unit.texts.append(" ".join(words))
-        unit.space_after.append([True] * len(words))
+    pos = 0
+    for line in _text_lines(lines):
+        found = list(_NON_SPACE.finditer(line))
+        if found:
+            starts = [pos + m.start() for m in found]
+            ends = [pos + m.end() for m in found]
+            unit.sentences.append([m.group() for m in found])
+            unit.texts.append(" ".join(unit.sentences[-1]))
+            unit.space_after.append([True] * len(found))
+            unit.starts.append(starts)
+            unit.ends.append(ends)
+        pos += len(line)
         if len(unit.sentences) >= chunk_lines:
             yield unit
             unit = Unit([])
@@ -205,18 +270,59 @@ def read_conllu_stream(
     lines: Iterator[tuple[int, str]], name: str, chunk_sentences: int
 ) -> Iterator[Unit]:
     """CoNLL-U sentences, ``chunk_sentences`` per unit; gold UPOS is not needed. Errors
-    name ``name`` and the line in the whole stream."""
-    blocks = conllu_blocks(lines)
+    name ``name`` and the line in the whole stream. Words have offsets when every one of
+    a sentence's has a ``TokenRange`` in MISC (its own, or its multiword token's)."""
+    blocks = conllu_blocks((number, line.rstrip("\r\n")) for number, line in lines)
     while group := list(islice(blocks, chunk_sentences)):
         try:
             sents = [parse_block(b, name, require_tags=False) for b in group]
         except PostagError as exc:
             raise InputError(str(exc)) from None
+        ranges = [token_ranges(block) for _, block in group]
         yield Unit(
             sentences=[s.words for s in sents],
             texts=[s.text for s in sents],
             conllu_lines=[lines for _, lines in group],
+            starts=[r[0] if r else None for r in ranges],
+            ends=[r[1] if r else None for r in ranges],
         )
+
+
+def token_ranges(lines: Sequence[str]) -> tuple[list[int], list[int]] | None:
+    """The offsets of a checked CoNLL-U sentence's words from MISC ``TokenRange=s:e`` (as
+    UDPipe writes it): a word's own, else its multiword token's (``1-2`` line); None
+    when a word has neither or one is malformed."""
+    starts: list[int] = []
+    ends: list[int] = []
+    multiword: tuple[int, int, str] | None = None  # first and last word ID, MISC
+    for line in lines:
+        cols = line.split("\t")
+        if line.startswith("#") or len(cols) != 10 or "." in cols[0]:
+            continue
+        if "-" in cols[0]:
+            m = _MULTIWORD_ID.fullmatch(cols[0])
+            multiword = (int(m.group(1)), int(m.group(2)), cols[9]) if m else None
+            continue
+        if not cols[0].isdigit() or len(cols[0]) > 15:
+            return None
+        word = int(cols[0])
+        misc = cols[9]
+        if _token_range(misc) is None and multiword and multiword[0] <= word <= multiword[1]:
+            misc = multiword[2]
+        span = _token_range(misc)
+        if span is None:
+            return None
+        starts.append(span[0])
+        ends.append(span[1])
+    return (starts, ends) if starts else None
+
+
+def _token_range(misc: str) -> tuple[int, int] | None:
+    """``TokenRange=start:end`` in a MISC column, or None."""
+    for entry in misc.split("|"):
+        if m := _TOKEN_RANGE.fullmatch(entry):
+            return int(m.group(1)), int(m.group(2))
+    return None
 
 
 def parse_columns(value: str) -> list[str]:
@@ -325,18 +431,19 @@ class Writer:
         """Sentence ``i`` of ``unit`` in this writer's format."""
         number = self.count + i + 1
         text = unit.texts[i] if unit.texts else None
+        if unit.starts and unit.starts[i] is not None:
+            res.start, res.end = unit.starts[i], unit.ends[i]
         if self.fmt == "text":
             return self._text(res)
         if self.fmt == "json":
             return self._json(res, number, text)
         misc = [self._misc(res, j) for j in range(len(res.words))]
-        if unit.conllu_lines is not None:
+        if unit.conllu_lines is not None:  # its MISC (TokenRange, SpaceAfter) is kept
             lines = unit.conllu_lines[i]
             return retag_block(lines, self._replaced(lines, res), misc)
         space = unit.space_after[i] if unit.space_after else [True] * len(res.words)
         for j, spaced in enumerate(space):
-            if not spaced:
-                misc[j] = {"SpaceAfter": "No", **misc[j]}
+            misc[j] = {**_placement(res, j, spaced), **misc[j]}
         return self._conllu(res, number, text, misc)
 
     def _emit(self, text: str, sentences: int) -> None:
@@ -414,6 +521,16 @@ class Writer:
                 f"{i + 1}\t{w}\t_\t{upos}\t{xpos}\t{feats}\t_\t_\t_\t{set_misc('_', misc[i])}"
             )
         return "\n".join(lines) + "\n\n"
+
+
+def _placement(res: TaggedSentence, i: int, spaced: bool) -> dict[str, str]:
+    """Word ``i``'s MISC entries for where it stands in the text: ``SpaceAfter=No`` when
+    no whitespace follows it, ``TokenRange=start:end`` (as UDPipe writes it) when its
+    offsets are known."""
+    items = {} if spaced else {"SpaceAfter": "No"}
+    if res.start is not None and res.end is not None:
+        items["TokenRange"] = f"{res.start[i]}:{res.end[i]}"
+    return items
 
 
 def _labels(res: TaggedSentence, head: str) -> list[str]:

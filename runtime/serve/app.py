@@ -52,6 +52,14 @@ class TaggedOut(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     words: list[str]
+    start: list[int] | None = Field(
+        None,
+        description="Raw text input: each word's offset in its text, in Unicode code points "
+        "(Python str indices; not bytes, not UTF-16 units): text[start:end] is the word.",
+    )
+    end: list[int] | None = Field(
+        None, description="Raw text input: the offset just past each word (code points)."
+    )
     tags: list[str] = Field(description="UPOS tag of each word.")
     xpos: list[str] | None = Field(
         None, description="XPOS tag of each word (joint models; Penn Treebank for English)."
@@ -120,8 +128,11 @@ def _encode_sentence(d: dict[str, Any]) -> str:
 
 def render(results: list[TaggedSentence], docs: Documents, model: str, n_tokens: int) -> bytes:
     """The answer's JSON: sentences in input order (with their text's index for
-    ``texts``), the model and the token count."""
+    ``texts`` and their words' offsets for raw text), the model and the token count."""
     pieces = []
+    if docs.offsets is not None:
+        for res, (starts, ends) in zip(results, docs.offsets, strict=True):
+            res.start, res.end = starts, ends
     for i, mine in enumerate(regroup(results, docs.docs)):
         for r in mine:
             d = r.to_dict()
@@ -169,7 +180,7 @@ class TagService:
         split = await self.texts.split(texts, self.cfg.max_sentences, self.cfg.max_tokens)
         if split.docs is None:
             check_counts(split.sentences, split.tokens, self.cfg)
-        return Documents(split.docs or [], numbered=req.texts is not None)
+        return Documents(split.docs or [], req.texts is not None, split.offsets or [])
 
     async def health(self) -> dict[str, Any]:
         """Liveness, and whether the model is loaded."""

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..batching import flatten
 from .config import ServeConfig
 from .errors import HTTPError, error_response, validation_error
+from .texts import Offsets
 
 #: Whitespace anywhere in a token: "New York" is two tokens.
 _SPACE = re.compile(r"\s")
@@ -58,10 +59,13 @@ class TagRequest(BaseModel):
 @dataclass
 class Documents:
     """A request's sentences per input document (one document for ``text`` and
-    ``sentences``); ``numbered``: answers say which of ``texts`` they came from."""
+    ``sentences``); ``numbered``: answers say which of ``texts`` they came from;
+    ``offsets``: raw text's sentences' word offsets in their text (all documents' in one
+    list, in order), ``None`` for pre-tokenized ``sentences``."""
 
     docs: list[list[list[str]]]
     numbered: bool
+    offsets: list[Offsets] | None = None
 
 
 def parse_request(body: bytes, cfg: ServeConfig) -> TagRequest:

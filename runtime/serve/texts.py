@@ -3,15 +3,17 @@
     pool = TextPool(workers=2, max_waiting=1024)
     split = await pool.split(["First text. Two sentences.", "Second."], 1000, 20_000)
     split.docs      # [[["First", "text", "."], ["Two", "sentences", "."]], [["Second", "."]]]
+    split.offsets   # [([0, 6, 10], [5, 10, 11]), ([12, 16, 25], [15, 25, 26]), ([0, 6], …)]
     pool.stop()
 
 Tokenizing is CPU-bound Python. In a thread it shares the server's GIL and its garbage
 collector: a 900 kB text makes ~200,000 token objects, and the collections they trigger
 stalled ``/v1/health`` by up to 150 ms (measured on 2 cores; ~25 ms at most with worker
 processes). In a worker process it never touches the server's process; only the
-sentences come back, or, past the request limits, just their counts. At most ``workers``
-texts are split at once, at most ``max_waiting`` wait (more → 503); a worker that dies
-(killed, out of memory) is replaced and its request answered 503.
+sentences and their words' offsets come back (plain lists of strings and integers), or,
+past the request limits, just their counts. At most ``workers`` texts are split at once,
+at most ``max_waiting`` wait (more → 503); a worker that dies (killed, out of memory) is
+replaced and its request answered 503.
 """
 
 from __future__ import annotations
@@ -25,13 +27,17 @@ from dataclasses import dataclass
 from ..batching import split_documents
 from .errors import HTTPError
 
+Offsets = tuple[list[int], list[int]]  # a sentence's word starts and ends in its text
+
 
 @dataclass
 class Split:
-    """Sentences per text and their counts; ``docs`` is ``None`` when the counts are over
-    the limits (the sentences are not worth sending back)."""
+    """Sentences (words) per text, each sentence's offsets in its text (all texts' in
+    one list, in order), and their counts; ``docs`` and ``offsets`` are ``None`` when the
+    counts are over the limits (the sentences are not worth sending back)."""
 
     docs: list[list[list[str]]] | None
+    offsets: list[Offsets] | None
     sentences: int
     tokens: int
 
@@ -40,9 +46,12 @@ def split_counted(texts: list[str], max_sentences: int, max_tokens: int) -> Spli
     """Runs in a worker process: :func:`postag.batching.split_documents`, counted."""
     docs = split_documents(texts)
     n_sentences = sum(len(d) for d in docs)
-    n_tokens = sum(len(s) for d in docs for s in d)
-    within = n_sentences <= max_sentences and n_tokens <= max_tokens
-    return Split(docs if within else None, n_sentences, n_tokens)
+    n_tokens = sum(len(s.words) for d in docs for s in d)
+    if n_sentences > max_sentences or n_tokens > max_tokens:
+        return Split(None, None, n_sentences, n_tokens)
+    words = [[s.words for s in d] for d in docs]
+    offsets = [(s.starts, s.ends) for d in docs for s in d]
+    return Split(words, offsets, n_sentences, n_tokens)
 
 
 class TextPool:

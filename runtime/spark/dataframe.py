@@ -19,10 +19,12 @@ into sentences (the runtime's tokenizer); the tokens of all sentences of a row c
 in one array. A pre-tokenized column (``array<string>``) is tagged as one sentence.
 Null or empty texts give empty arrays, never a failed job.
 
-The columns added are ``tokens`` and one ``array<string>`` per head of the model, each
-aligned with ``tokens``: ``upos``, and for a joint tagger ``xpos`` and ``feats`` (UD FEATS
-strings, ``_`` = none). A UPOS-only bundle (older bundles, the ``seed`` preset) adds
-``tokens`` and ``upos`` only. :func:`output_columns` says which, from the bundle.
+The columns added are ``tokens``, for a raw-text column ``start`` and ``end``
+(``array<int>``: each token's character offsets in its row's text, in code points,
+``text[start[i]:end[i]] == tokens[i]``), and one ``array<string>`` per head of the model,
+each aligned with ``tokens``: ``upos``, and for a joint tagger ``xpos`` and ``feats`` (UD
+FEATS strings, ``_`` = none). A UPOS-only bundle (older bundles, the ``seed`` preset) has
+``upos`` only. :func:`output_columns` says which, from the bundle and the input.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..batching import flatten, regroup, split_documents
+from ..batching import flatten, regroup
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported inside the functions
     import pandas as pd
@@ -42,6 +44,8 @@ if TYPE_CHECKING:  # pyspark is an optional extra: imported inside the functions
     from pyspark.sql import DataFrame, SparkSession
 
 TOKENS = "tokens"
+#: Raw text only: each token's offsets in its row's text.
+OFFSETS = ("start", "end")
 
 #: Taggers of this Python worker process, by (bundle path, threads): loaded once, reused
 #: by every Arrow batch and partition the worker runs.
@@ -99,20 +103,15 @@ def _clean_tokens(value: Any) -> list[str]:
     return [t.strip() for t in value if isinstance(t, str) and t.strip()]
 
 
-def output_columns(heads: list[str]) -> list[str]:
+def output_columns(heads: list[str], pretokenized: bool = False) -> list[str]:
     """The columns :func:`tag_dataframe` adds for a model with ``heads`` (in output
-    order): ``tokens``, then one per head, named as the head (``upos``, ``xpos``,
-    ``feats``)."""
-    return [TOKENS, *heads]
+    order): ``tokens``, ``start`` and ``end`` for raw text (not ``pretokenized``), then
+    one per head, named as the head (``upos``, ``xpos``, ``feats``)."""
+    return [TOKENS, *(() if pretokenized else OFFSETS), *heads]
 
 
-def is_pretokenized(df: DataFrame, text_column: str, added: list[str]) -> bool:
-    """True for an ``array<string>`` column, False for a string column; ``ValueError`` for
-    a missing column, another type, or columns to be ``added`` that already exist."""
-    from pyspark.sql.types import ArrayType, StringType
-
-    if text_column not in df.columns:
-        raise ValueError(f"no column {text_column!r} (columns: {', '.join(df.columns)})")
+def refuse_taken(df: DataFrame, added: list[str]) -> None:
+    """``ValueError`` when a column to be ``added`` already exists."""
     taken = {c.lower(): c for c in df.columns}  # Spark's names are case-insensitive
     for name in added:
         if name in taken:
@@ -120,6 +119,15 @@ def is_pretokenized(df: DataFrame, text_column: str, added: list[str]) -> bool:
                 f"the input already has a column {taken[name]!r} (the tagger adds "
                 f"{', '.join(added)}); rename or drop it first"
             )
+
+
+def is_pretokenized(df: DataFrame, text_column: str) -> bool:
+    """True for an ``array<string>`` column, False for a string column; ``ValueError`` for
+    a missing column or another type."""
+    from pyspark.sql.types import ArrayType, StringType
+
+    if text_column not in df.columns:
+        raise ValueError(f"no column {text_column!r} (columns: {', '.join(df.columns)})")
     dtype = df.schema[text_column].dataType
     if isinstance(dtype, StringType):
         return False
@@ -131,16 +139,19 @@ def is_pretokenized(df: DataFrame, text_column: str, added: list[str]) -> bool:
     )
 
 
-def tag_cells(tagger: Any, cells: list[Any], pretokenized: bool) -> dict[str, list[list[str]]]:
-    """One Arrow batch's cells → ``{column: one list per row}``: ``tokens`` and every head's
-    labels. All sentences of all rows are tagged together (bucketed by length), then
-    regrouped per row."""
+def tag_cells(tagger: Any, cells: list[Any], pretokenized: bool) -> dict[str, list[list]]:
+    """One Arrow batch's cells → ``{column: one list per row}``: ``tokens``, for raw text
+    ``start`` and ``end``, and every head's labels. All sentences of all rows are tagged
+    together (bucketed by length), then regrouped per row."""
     if pretokenized:
         docs = [[toks] if (toks := _clean_tokens(c)) else [] for c in cells]
+        tagged = regroup(tagger.tag_batch(flatten(docs)), docs)
     else:
-        docs = split_documents(c if isinstance(c, str) else None for c in cells)
-    tagged = regroup(tagger.tag_batch(flatten(docs)), docs)
-    columns = {TOKENS: [[w for r in doc for w in r.words] for doc in tagged]}
+        tagged = tagger.tag_many([c if isinstance(c, str) else None for c in cells])
+    columns: dict[str, list[list]] = {TOKENS: [[w for r in doc for w in r.words] for doc in tagged]}
+    if not pretokenized:
+        columns["start"] = [[o for r in doc for o in r.start] for doc in tagged]
+        columns["end"] = [[o for r in doc for o in r.end] for doc in tagged]
     for head in tagger.heads:
         columns[head] = [[t for r in doc for t in r.labels(head)] for doc in tagged]
     return columns
@@ -153,20 +164,22 @@ def tag_dataframe(
     threads: int | None = None,
     ship: bool = True,
 ) -> tuple[DataFrame, SparkTagStats]:
-    """``df`` plus ``tokens`` and one column per head of the model (``upos``; ``xpos``
-    and ``feats`` for a joint tagger), all ``array<string>``, and the job's counters.
+    """``df`` plus ``tokens``, ``start``/``end`` (``array<int>``, raw text only) and one
+    column per head of the model (``upos``; ``xpos`` and ``feats`` for a joint tagger),
+    ``array<string>``, and the job's counters.
     ``text_column``: a string column (raw text) or ``array<string>`` (pre-tokenized).
     Raises ``ValueError`` for a missing column, another type or an input that already
     has a column to be added, and :class:`~postag.errors.BundleError` when the bundle
     does not load here."""
     from pyspark import SparkFiles
-    from pyspark.sql.types import ArrayType, StringType, StructField, StructType
+    from pyspark.sql.types import ArrayType, IntegerType, StringType, StructField, StructType
 
     from ..bundle import load_manifest
 
     manifest = load_manifest(bundle)  # fail on the driver first, clearly
-    added = output_columns(list(manifest.labels))
-    pretokenized = is_pretokenized(df, text_column, added)
+    pretokenized = is_pretokenized(df, text_column)
+    added = output_columns(list(manifest.labels), pretokenized)
+    refuse_taken(df, added)
     root = manifest.root.resolve()
     sc = df.sparkSession.sparkContext
     if ship:
@@ -175,8 +188,11 @@ def tag_dataframe(
     stats = SparkTagStats(
         sc.accumulator([], _ListParam()), sc.accumulator(0), sc.accumulator(0), sc.accumulator(0)
     )
+    types = {c: ArrayType(IntegerType(), False) for c in OFFSETS}
     array = ArrayType(StringType(), False)
-    schema = StructType([*df.schema.fields, *(StructField(c, array, False) for c in added)])
+    schema = StructType(
+        [*df.schema.fields, *(StructField(c, types.get(c, array), False) for c in added)]
+    )
     name = root.name
 
     def tag_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:

@@ -16,10 +16,12 @@ from postag.tokenizer import (
     sentences,
     span_f1,
     split_sentences,
+    text_sentences,
     tokenize,
 )
 from postag.tokenizer_bench import FAMILIES
 from tests.conftest import EWT
+from tests.runtime.spans import EWT_TEST, NO_EWT, UNICODE, check_offsets, ewt_raw_text
 
 
 def words(text: str) -> list[str]:
@@ -287,6 +289,36 @@ def test_long_run_pieces_keep_the_same_guarantees(text):
     check_tokens(text, tokenize(text, max_run_chars=6), cap=6)
 
 
+# --- offsets: text[start:end] is the word ------------------------------------------
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(UNICODE)
+def test_text_sentences_offsets_index_the_words_in_any_unicode(text):
+    """Code points of the text as given: CR LF, lone CR, tabs, combining marks, ZWJ
+    sequences, right-to-left and astral text change nothing; no word is normalised."""
+    got = text_sentences(text)
+    assert [s.words for s in got] == sentences(text)
+    assert check_offsets(text, got) == len(tokenize(text))
+
+
+def test_offsets_of_clitics_and_decomposed_text():
+    text = "I don't\r\nsee cafe\u0301s 👨\u200d👩\u200d👧 𝒜."
+    (sent,) = text_sentences(text)
+    assert sent.words == ["I", "do", "n't", "see", "cafe\u0301s", "👨\u200d👩\u200d👧", "𝒜", "."]
+    assert list(zip(sent.starts, sent.ends, strict=True)) == [
+        (0, 1), (2, 4), (4, 7), (9, 12), (13, 19), (20, 25), (26, 27), (27, 28)
+    ]  # fmt: skip
+
+
+@pytest.mark.skipif(not EWT_TEST.is_file(), reason=NO_EWT)
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_offsets_over_the_ewt_raw_text(newline):
+    text = ewt_raw_text(newline)
+    got = text_sentences(text)
+    assert check_offsets(text, got) > 20_000 and len(got) > 1_500
+
+
 # --- linear time ---------------------------------------------------------------------
 
 
@@ -329,6 +361,32 @@ def test_time_is_linear_with_runs_cut_into_pieces(family):
     assert ratio < 20, f"{family}: t(8n)/t(n) = {ratio:.1f}"
 
 
+def crlf_paragraphs(size: int) -> list[str]:
+    """Hard-wrapped prose in paragraphs of 2,000 characters, CR LF line ends."""
+    paras = [wrapped(FAMILIES["ordinary"](2_000)) for _ in range(max(1, size // 2_000))]
+    return [line + "\r\n" for para in paras for line in [*para, ""]]
+
+
+def spaced_sentence(size: int) -> list[str]:
+    """One sentence over two lines, two of its words apart by a run of ``size`` spaces
+    and tabs: its one-line text is made by a pattern that must not rescan the run."""
+    return ["a" + " \t" * (size // 2) + "b", "c.\n"]
+
+
+@pytest.mark.parametrize("make", [crlf_paragraphs, spaced_sentence])
+def test_time_is_linear_with_offsets_through_the_reader(make):
+    """``postag tag``'s reader, offsets and sentence texts and all (n vs 8n characters),
+    cut into chunks."""
+    n = 20_000
+    small, big = (list(enumerate(make(k), 1)) for k in (n, 8 * n))
+
+    def run(given: list[tuple[int, str]]):
+        return lambda: sum(len(s) for u in read_text(iter(given), 1_000) for s in u.starts)
+
+    ratio = best_time(run(big), 3) / best_time(run(small), 3)
+    assert ratio < 20, f"t(8n)/t(n) = {ratio:.1f}"
+
+
 # --- read_text (postag tag's reader) -------------------------------------------------
 
 
@@ -368,7 +426,8 @@ def test_read_text_bounds_memory_on_one_giant_line():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert n_tok == len(tokenize(line))
-    # all 33k tokens at once take 5.6 MB (split_sentences); a unit at a time: 0.4 MB
+    # all 33k tokens at once take 5.6 MB (split_sentences); a unit at a time: 0.7 MB
+    # (0.4 MB of it before words had offsets)
     assert peak < 1.5 * 2**20, peak
 
 

@@ -85,7 +85,8 @@ JSON_KEYS = {"upos": ("tags", "probs", "top_k")} | {
 def parse_json(output, columns, probs):
     out = []
     for obj in (json.loads(line) for line in output.splitlines()):
-        keys = {"sentence", "words"} | ({"text"} & set(obj))  # no text: CoNLL-U without one
+        # no text: CoNLL-U without one; offsets (tests/runtime/cli/test_offsets.py) with text
+        keys = {"sentence", "words"} | ({"text", "start", "end"} & set(obj))
         sent = {}
         for head, names in JSON_KEYS.items():
             if any(n in obj for n in names):

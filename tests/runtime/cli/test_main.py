@@ -34,7 +34,8 @@ def test_runtime_never_imports_torch(bundle, tmp_path):
         cwd=tmp_path,
     )
     assert out.returncode == 0, out.stderr
-    assert '"words": ["Alice", "saw", "Paris", "."], "tags": [' in out.stdout
+    words = '"words": ["Alice", "saw", "Paris", "."]'
+    assert words + ', "start": [0, 6, 10, 15], "end": [5, 9, 15, 16], "tags": [' in out.stdout
     assert out.stdout.strip().endswith("TORCH-FREE")
     blocked = (
         "import sys; sys.modules['torch'] = None\n"  # as if torch were not installed

@@ -221,13 +221,15 @@ def test_a_upos_only_bundle_gives_upos_in_every_format(run_tag, upos_only):
     res = run_tag(["--format", "json", "--probs"], TEXT.encode(), bundle=upos_only)
     assert res.exit_code == 0, res.output
     objs = [json.loads(line) for line in res.stdout.splitlines()]
-    assert [set(o) for o in objs] == [{"sentence", "text", "words", "tags", "probs"}] * 3
+    keys = {"sentence", "text", "words", "start", "end", "tags", "probs"}
+    assert [set(o) for o in objs] == [keys] * 3
     assert [o["tags"] for o in objs] == [r.tags for r in want]
+    assert [(o["start"], o["end"]) for o in objs] == [(r.start, r.end) for r in want]
     res = run_tag(["--format", "conllu", "--probs"], TEXT.encode(), bundle=upos_only)
     tokens = [t for s in conllu.parse(res.stdout) for t in s]
     assert [t["upos"] for t in tokens] == [t for r in want for t in r.tags]
     assert {(t["xpos"], t["feats"]) for t in tokens} == {(None, None)}  # "_": not tagged
-    assert all(set(t["misc"]) <= {"SpaceAfter", "UPOSProb"} for t in tokens)
+    assert all(set(t["misc"]) <= {"SpaceAfter", "TokenRange", "UPOSProb"} for t in tokens)
 
 
 def token_columns(text):

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from postag.batching import MAX_BATCH_TOKENS
+from postag.tokenizer import tokenize
+from tests.runtime.spans import UNICODE, check_offsets
 
 from .conftest import SENTS
 
@@ -54,6 +57,14 @@ def assert_declared(c, body: dict) -> None:  # noqa: ANN001
     TagResponse.model_validate(body)
 
 
+#: Raw text whose offsets are easy to get wrong: CR LF, a blank line between paragraphs,
+#: decomposed accents, a ZWJ emoji sequence, a flag, an astral letter, right-to-left script.
+AWKWARD = (
+    "Cafe\u0301 au lait,\r\nnaïve 👨\u200d👩\u200d👧 fun.\r\n\r\n"
+    "New 🇺🇸 para\u0301graph 𝒜 שָׁלוֹם.\tDon't stop!"
+)
+
+
 def test_health_info_and_openapi(tagger, client_for):
     with client_for() as c:
         assert c.get("/v1/health").json()["model_loaded"] is True
@@ -72,7 +83,9 @@ def test_health_info_and_openapi(tagger, client_for):
     )
     # every head's fields are declared, optional but for words and UPOS tags
     fields = {f for head in HEAD_FIELDS.values() for f in head}
-    assert set(sentence["properties"]) == fields | {"words", "text"}
+    assert set(sentence["properties"]) == fields | {"words", "start", "end", "text"}
+    for key in ("start", "end"):  # documented as code points
+        assert "code points" in sentence["properties"][key]["description"]
     assert set(sentence["required"]) == {"words", "tags"}
     assert sentence["additionalProperties"] is False
     assert set(answer["required"]) == {"sentences", "model", "tokens"}
@@ -152,8 +165,10 @@ def test_a_upos_only_model_answers_without_xpos_and_feats(upos_tagger, upos_clie
     assert upos_client.get("/v1/info").json()["heads"] == {"upos": len(upos_tagger.tags)}
     got = r.json()["sentences"]
     assert got == expected(upos_tagger, body) and got
+    offsets = set() if "sentences" in body else {"start", "end"}
     for s in got:
-        assert set(s) == {"words", *HEAD_FIELDS["upos"]} | ({"text"} if "texts" in body else set())
+        numbered = {"text"} if "texts" in body else set()
+        assert set(s) == {"words", *HEAD_FIELDS["upos"]} | offsets | numbered
 
 
 def test_tag_inputs_match_direct_tagging(tagger, client_for):
@@ -188,6 +203,34 @@ def test_short_and_long_sentences_render_alike(tagger, client_for):
     assert _values(want[0]) <= C_ENCODE_MAX_VALUES < _values(want[1])  # one of each
     assert r.json()["sentences"] == json.loads(json.dumps(want))
     assert r.json()["tokens"] == len(SENTS[0]) + len(long)
+
+
+def test_raw_text_words_carry_their_offsets_in_code_points(tagger, joint_client):
+    """``start``/``end`` (computed in the text workers) index each word in its own text,
+    as Python ``str`` indices; pre-tokenized sentences have none."""
+    texts = [AWKWARD, "", "Hi. \U0001f600 Bye."]
+    r = joint_client.post("/v1/tag", json={"texts": texts})
+    assert r.status_code == 200, r.text
+    got = r.json()["sentences"]
+    assert {s["text"] for s in got} == {0, 2}
+    for i in (0, 2):  # in order and disjoint through each whole text, nothing skipped
+        mine = [(s["words"], s["start"], s["end"]) for s in got if s["text"] == i]
+        assert check_offsets(texts[i], mine) == len(tokenize(texts[i]))
+    want = [t.to_dict() for doc in tagger.tag_many(texts) for t in doc]
+    assert [(s["start"], s["end"]) for s in got] == [(w["start"], w["end"]) for w in want]
+    r = joint_client.post("/v1/tag", json={"text": AWKWARD})
+    assert r.json()["sentences"][0]["words"][:2] == ["Cafe\u0301", "au"]
+    r = joint_client.post("/v1/tag", json={"sentences": [["Hi", "."]]})
+    assert not {"start", "end"} & set(r.json()["sentences"][0])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(text=UNICODE)
+def test_offsets_hold_for_any_unicode_text(joint_client, text):
+    r = joint_client.post("/v1/tag", json={"text": text})
+    assert r.status_code == 200, r.text
+    got = r.json()["sentences"]
+    check_offsets(text, [(s["words"], s["start"], s["end"]) for s in got])
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,8 @@ TEXTS = [
     "   ",
     "She runs quickly to the store .",
     "Alice saw Paris.",
+    # offsets count code points across CR LF, paragraphs, decomposed accents and emoji
+    "Cafe\u0301 au lait,\r\nnaïve 👨\u200d👩\u200d👧 fun.\r\n\r\nNew 🇺🇸 para\u0301graph.",
 ]
 
 

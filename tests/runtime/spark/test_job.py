@@ -38,7 +38,7 @@ def test_cli_jsonl_to_parquet_and_malformed_input_writes_nothing(
     want = [sum(len(x.words) for x in tagger.tag_text(t or "")) for t in docs]
     assert sorted(len(r["tokens"]) for r in back) == sorted(want)
     # every head of the joint tagger is written, equal to the runtime's labels
-    assert back[0].__fields__ == ["text", "tokens", "upos", "xpos", "feats"]
+    assert back[0].__fields__ == ["text", "tokens", "start", "end", "upos", "xpos", "feats"]
     for r in back:
         tagged = tagger.tag_text(r["text"] or "")
         for head in ("upos", "xpos", "feats"):
