@@ -59,8 +59,8 @@ def spark_tag(
     overwrite: bool,
 ) -> None:
     """Tag INPUT on Apache Spark with BUNDLE and write OUTPUT (a Spark directory) with
-    array columns added: `tokens`, `upos`, and `xpos`, `feats` when the model has those
-    heads (a UPOS-only bundle adds `tokens` and `upos`); prints rows/s and words/s.
+    array columns added: `tokens`, `start`/`end` (character offsets, for raw text),
+    `upos`, and `xpos`, `feats` when the model has those heads; prints rows/s and words/s.
     Output is committed only when the whole job succeeds. Needs 'postag[spark]' and
     Java 17."""
     require_spark()
