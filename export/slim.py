@@ -16,6 +16,9 @@ source bundle, the graph's storage and what was measured. The graph (:data:`SLIM
   is dequantised on its own, so no other sentence affects it), every other weight of
   4,096+ elements stored float16 behind a ``Cast`` that onnxruntime folds when it loads
   the graph. It computes in float32, so a sentence's labels never depend on its batch.
+* ``fp16``: every weight of 4,096+ elements (tables too) float16, float32 compute: the
+  closest to float32 but twice the compact graph's tables (10.6 MB, over the 10 MB a
+  wheel may spend on the model).
 * ``int8``: ``model.fast.int8.onnx`` as it is (int8 compute, smaller, faster; dynamic
   quantisation takes activation scales from the whole batch).
 
@@ -69,6 +72,11 @@ SLIM_GRAPHS = {
         FAST_MODEL,
         "lookup tables uint8 (onnxruntime dynamic quantisation of Gather, one scale per "
         "table), other weights float16 cast to float32 when loaded; float32 compute",
+    ),
+    "fp16": (
+        FAST_COMPACT,
+        FAST_MODEL,
+        "weights and lookup tables float16, cast to float32 when loaded; float32 compute",
     ),
     "int8": (
         FAST_INT8,
@@ -133,6 +141,8 @@ def write_graph(source: Manifest, graph: str, dst: Path) -> None:
     shipped, from_model, _ = SLIM_GRAPHS[graph]
     if graph == "compact":
         compact_graph(source.path(from_model), dst / shipped)
+    elif graph == "fp16":
+        fp16_storage(source.path(from_model), dst / shipped)
     else:
         shutil.copyfile(source.path(from_model), dst / shipped)
 
@@ -142,44 +152,45 @@ def write_graph(source: Manifest, graph: str, dst: Path) -> None:
 
 @dataclass
 class Measured:
-    """One graph on the scored sentences: labels per head (batched and alone) and
+    """One graph on the scored sentences: labels per head as ``Tagger`` gives them
+    (batched in the default length buckets, and every sentence alone) and the graph's
     log-probabilities (batched)."""
 
-    labels: dict[str, list[np.ndarray]]  # head → per-sentence label indices, batched
-    alone: dict[str, list[np.ndarray]]  # the same, every sentence run on its own
+    labels: dict[str, list[np.ndarray]]  # head → per-sentence labels, batched
+    alone: dict[str, list[np.ndarray]]  # the same, every sentence tagged on its own
     log_probs: list[dict[str, np.ndarray]]  # per sentence {head: (len, labels)}
 
 
 def run_graph(
     man: Manifest, path: Path, words: Sequence[Sequence[str]], threads: int, alone: bool
 ) -> Measured:
-    """Run the fast-path graph at ``path`` (checked against ``man``'s identity) on
-    ``words`` in the default length buckets, and (``alone``) each sentence by itself."""
+    """Tag ``words`` with the fast-path graph at ``path`` (checked against ``man``'s
+    identity) through :class:`~postag.Tagger`, batched and (``alone``) one by one."""
+    from postag.tagger import Tagger
+
     fast = man.fast_path
     if fast is None:
         raise BundleError(f"{man.root}: a slim bundle needs a fast path (this bundle has none)")
     forms = load_forms(man.path(fast.forms))
-    model = FastModel(path, fast.contract, forms, "cpu", threads, man.identity)
-    enc = man.encoder()
-    lps = run_batched(model.run, enc, words, MAX_BATCH_TOKENS)
+    tagger = Tagger(man, FastModel(path, fast.contract, forms, "cpu", threads, man.identity))
+    batched = tagger.tag_batch(words, max_tokens=MAX_BATCH_TOKENS)
+    single = [tagger.tag(w) for w in words] if alone else []
     heads = man.contract.heads
-    single = [run_batched(model.run, enc, [w])[0] for w in words] if alone else []
     return Measured(
-        {h: [lp[h].argmax(-1) for lp in lps] for h in heads},
-        {h: [lp[h].argmax(-1) for lp in single] for h in heads},
-        lps,
+        {h: [np.array(r.labels(h), dtype=object) for r in batched] for h in heads},
+        {h: [np.array(r.labels(h), dtype=object) for r in single] for h in heads},
+        run_batched(tagger.model.run, tagger.encoder, words, MAX_BATCH_TOKENS),
     )
 
 
 def accuracy(
     man: Manifest, labels: dict[str, list[np.ndarray]], sentences: Sequence[Sentence]
 ) -> dict[str, float]:
-    """Accuracy per head of predicted label indices against the gold labels."""
+    """Accuracy per head of predicted labels against the gold labels."""
     out = {}
-    for head, names in man.labels.items():
-        names_arr = np.array(names, dtype=object)
+    for head in man.labels:
         gold = np.concatenate([np.array(s.labels(head), dtype=object) for s in sentences])
-        out[head] = float((names_arr[np.concatenate(labels[head])] == gold).mean())
+        out[head] = float((np.concatenate(labels[head]) == gold).mean())
     return out
 
 
@@ -557,7 +568,8 @@ def percent(value: float | None) -> str:
     type=click.Choice(list(SLIM_GRAPHS)),
     default="compact",
     show_default=True,
-    help="compact: float32 compute, uint8 tables, float16 weights; int8: the int8 fast graph.",
+    help="compact: float32 compute, uint8 tables, float16 weights; fp16: float32 compute, "
+    "float16 weights and tables; int8: the int8 fast graph.",
 )
 @click.option(
     "--compare", is_flag=True, help="Measure every --graph choice and print them; write nothing."

@@ -145,6 +145,7 @@ def test_slim_command_compares_and_refuses_in_words(toy_bundle, tmp_path):
     assert res.exit_code == 0, res.output
     assert "compact (model.fast.compact.onnx)" in res.output
     assert "int8 (model.fast.int8.onnx)" in res.output and "alone vs batched" in res.output
+    assert "fp16 (model.fast.compact.onnx)" in res.output
     res = CliRunner().invoke(cli, ["slim", str(toy_bundle[0]), "--data", corpus])
     assert res.exit_code == 2 and "give --out DIR" in res.output
     # the default gate (99.9%) on the undertrained toy model: refused, nothing written
