@@ -424,7 +424,9 @@ def build_bundle(
 
 def bundle_checkpoint(man: Manifest, checkpoint: str | Path | None = None) -> Path:
     """The PyTorch checkpoint a bundle was exported from: ``checkpoint`` or the path the
-    manifest recorded, refused unless its sha256 is the one the manifest recorded."""
+    manifest recorded, refused unless its sha256 is the one the manifest recorded. A slim
+    bundle is refused: verify, parity and bench measure the full bundle's graphs."""
+    man.require_full("verify, parity and bench")
     recorded = man.checkpoint
     if checkpoint:
         path = Path(checkpoint)

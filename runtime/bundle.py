@@ -16,6 +16,12 @@ encoding: the vocabularies, the tag list and the fast graph's form list
 (:func:`identity_files`). A bundle whose vocabulary was edited, even with the manifest's
 file hashes and identity recomputed, no longer matches its models and is refused.
 Format 1 bundles (identity over the fields only) keep loading.
+
+**Graphs.** The manifest's ``files`` say which ONNX graphs a bundle holds; at least one
+must be there. A full bundle (``postag export``) has the plain and the fast graph, each in
+float32 and int8; a *slim* bundle (``postag slim``) only the one it ships, and records in
+``derived_from`` the full bundle it was made from and what was measured.
+:meth:`Manifest.runtime_graph` picks the graph to run.
 """
 
 from __future__ import annotations
@@ -31,9 +37,13 @@ from .contract import IOContract
 from .errors import BundleError
 from .files import sha256_file
 from .layout import (
+    FAST_GRAPHS,
+    FP32_GRAPHS,
+    INT8_GRAPHS,
     LABEL_FILES,
     MANIFEST,
     MODEL,
+    ONNX_GRAPHS,
     READ_FORMATS,
     REQUIRED_FILES,
     VERIFICATION,
@@ -150,6 +160,17 @@ class ScoredSplit:
     sha256: str  # sentences_sha256 of them
 
 
+@dataclass(frozen=True)
+class Derivation:
+    """A slim bundle's record of the full bundle it was derived from (``derived_from``):
+    its path when derived, the graph shipped and the source graph it was made from. The
+    measurements stay in ``Manifest.data["derived_from"]``."""
+
+    source: str
+    model: str
+    from_model: str
+
+
 @dataclass
 class Manifest:
     """A parsed, validated manifest. ``data`` keeps the raw JSON for extra keys."""
@@ -169,6 +190,7 @@ class Manifest:
     checkpoint: CheckpointRef | None
     scored: ScoredSplit | None
     stated_identity: str | None  # manifest_sha256 as written (None: recompute)
+    derived_from: Derivation | None = None  # a slim bundle: what it was derived from
 
     @property
     def identity(self) -> str:
@@ -180,6 +202,40 @@ class Manifest:
 
     def path(self, name: str) -> Path:
         return self.root / name
+
+    def graphs(self) -> list[str]:
+        """The ONNX graphs this bundle holds that the runtime can run, in the order it
+        prefers them (:data:`~postag.layout.ONNX_GRAPHS`; fast graphs need ``fast_path``)."""
+        return [
+            g for g in ONNX_GRAPHS if g in self.files and (self.fast_path or g not in FAST_GRAPHS)
+        ]
+
+    def runtime_graph(self, quantized: bool | None = None) -> str:
+        """The graph to run: ``quantized=None`` the first of :meth:`graphs` (float32
+        compute where the bundle has it), ``False`` a float32 one, ``True`` an int8 one;
+        a choice the bundle cannot honour is a :class:`BundleError` saying what it holds."""
+        held = self.graphs()
+        want = {None: held, False: FP32_GRAPHS, True: INT8_GRAPHS}[quantized]
+        for graph in want:
+            if graph in held:
+                return graph
+        kind = "int8" if quantized else "float32"
+        why = "--int8 / quantized=True" if quantized else "quantized=False"
+        raise BundleError(
+            f"{self.root}: this bundle has no {kind} graph (it holds {', '.join(held)}), "
+            f"so {why} cannot be honoured; leave it unset to run what the bundle has, or use "
+            "a full bundle (`make export` writes one)"
+        )
+
+    def require_full(self, what: str) -> None:
+        """Refuse a slim bundle where ``what`` needs the full, verified bundle."""
+        if self.derived_from is not None:
+            d = self.derived_from
+            raise BundleError(
+                f"{self.root} is a slim bundle (it ships only {d.model}, derived from "
+                f"{d.source}); {what} cannot use it: pass the full bundle ({d.source}), or "
+                "make one with `make export`"
+            )
 
     def verification_cases(self) -> list[tuple[str, list[list[str]]]]:
         """The (name, sentences) cases of ``verification.json``: the gate's fixed sample."""
@@ -349,13 +405,22 @@ def _model_shape(m: _Fields) -> ModelShape:
 
 
 def _fast_path(where: Path, fp: _Fields, files: Mapping[str, FileEntry]) -> FastPath:
-    int8 = fp.text("int8_model", optional=True)
+    """The fast path; its graphs are those of ``files`` (a slim bundle keeps the field,
+    which the identity covers, but ships one graph), its form list must be listed."""
     return FastPath(
-        model=_listed(where, files, "fast_path.model", fp.text("model")),
-        int8_model=None if int8 is None else _listed(where, files, "fast_path.int8_model", int8),
+        model=fp.text("model"),
+        int8_model=fp.text("int8_model", optional=True),
         forms=_listed(where, files, "fast_path.forms", fp.text("forms")),
         table_rows=fp.count("table_rows"),
         contract=fp.parse("contract", IOContract.from_dict),
+    )
+
+
+def _derivation(where: Path, d: _Fields, files: Mapping[str, FileEntry]) -> Derivation:
+    return Derivation(
+        source=d.text("source"),
+        model=_listed(where, files, "derived_from.model", d.text("model")),
+        from_model=d.text("from_model"),
     )
 
 
@@ -391,11 +456,12 @@ def parse_manifest(root: Path, data: object) -> Manifest:
     fast = top.sub("fast_path", optional=True)
     ckpt = top.sub("checkpoint", optional=True)
     scored = top.sub("gate", optional=True)
+    derived = top.sub("derived_from", optional=True)
     contract = top.parse("contract", IOContract.from_dict)
     tags = _tags(where, top.get("tags", list, "a non-empty list of tag names"))
     for head in contract.heads[1:]:  # a joint tagger's label files are listed too
         _listed(where, files, f"vocab_files.{head}", vf.text(head))
-    return Manifest(
+    man = Manifest(
         root=root,
         data=data,  # type: ignore[arg-type]
         format_version=version,
@@ -415,7 +481,14 @@ def parse_manifest(root: Path, data: object) -> Manifest:
         if scored is None
         else ScoredSplit(scored.text("split"), scored.count("sentences"), scored.text("sha256")),
         stated_identity=top.text("manifest_sha256", optional=True),
+        derived_from=None if derived is None else _derivation(where, derived, files),
     )
+    if not man.graphs():
+        raise BundleError(
+            f"{where}: manifest lists no model graph the runtime can run (one of "
+            f"{', '.join(ONNX_GRAPHS)}; fast graphs need 'fast_path')"
+        )
+    return man
 
 
 def _check_files(man: Manifest) -> None:
@@ -434,20 +507,34 @@ def _check_files(man: Manifest) -> None:
             )
 
 
-def _check_identity(man: Manifest) -> None:
+def _check_identity(man: Manifest, check_model: bool) -> None:
     if man.stated_identity is not None and man.stated_identity != man.computed_identity():
         raise BundleError(
             f"{man.root / MANIFEST}: the manifest was modified after export (its identity "
             "hash no longer matches its contents)"
         )
+    if not check_model:
+        return
     from .session import check_identity, model_metadata  # onnxruntime: only when loading
 
-    check_identity(man.path(MODEL), model_metadata(man.path(MODEL)), man.identity)
+    graph = MODEL if MODEL in man.files else man.graphs()[0]
+    check_identity(man.path(graph), model_metadata(man.path(graph)), man.identity)
 
 
-def load_manifest(bundle: str | Path, verify_hashes: bool = True) -> Manifest:
+def read_manifest(bundle: str | Path) -> Manifest:
+    """A bundle's manifest, parsed and type-checked; no other file is read (listing
+    models: :func:`load_manifest` checks a bundle before it is used)."""
+    root = Path(bundle)
+    return parse_manifest(root, _read_json(root / MANIFEST))
+
+
+def load_manifest(
+    bundle: str | Path, verify_hashes: bool = True, check_model: bool = True
+) -> Manifest:
     """Parse and check a bundle (see the module docstring); ``verify_hashes=False`` skips
-    hashing the files (their presence and the identity are still checked)."""
+    hashing the files (their presence and the identity are still checked);
+    ``check_model=False`` leaves the model's identity metadata to the caller (``Tagger``
+    checks that of the graph it opens, without opening one more)."""
     root = Path(bundle)
     if not root.is_dir():
         raise BundleError(f"{root}: not a bundle directory")
@@ -461,5 +548,5 @@ def load_manifest(bundle: str | Path, verify_hashes: bool = True) -> Manifest:
         missing = [n for n in man.files if not man.path(n).is_file()]
         if missing:
             raise BundleError(f"{root}: missing file {missing[0]} (listed in the manifest)")
-    _check_identity(man)
+    _check_identity(man, check_model)
     return man

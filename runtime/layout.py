@@ -8,6 +8,7 @@ and metadata keys through these constants, never through string literals.
                                the gate's checks and the sentences its accuracy checks scored
       model.onnx               ONNX fp32 (CONTRACT)            model.int8.onnx  int8
       model.fast.onnx          fast graph (FAST_CONTRACT)      model.fast.int8.onnx  int8
+      model.fast.compact.onnx  a slim bundle's fast graph, compact storage (postag slim)
       char_forms.json          the fast graph's precomputed word forms
       model.torchscript.pt     TorchScript
       words.json chars.json tags.json    vocabularies and tag list (JSON lists)
@@ -29,6 +30,9 @@ MODEL = "model.onnx"
 MODEL_INT8 = "model.int8.onnx"
 FAST_MODEL = "model.fast.onnx"
 FAST_INT8 = "model.fast.int8.onnx"
+#: A slim bundle's fast graph with compact storage (``postag slim``): lookup tables
+#: uint8, other weights float16, cast to float32 when loaded; it computes in float32.
+FAST_COMPACT = "model.fast.compact.onnx"
 FAST_FORMS = "char_forms.json"
 TORCHSCRIPT = "model.torchscript.pt"
 WORDS = "words.json"
@@ -40,10 +44,26 @@ VERIFICATION = "verification.json"
 CURVE = "training_curve.png"
 MODEL_CARD = "MODEL_CARD.md"
 
-#: Files every bundle must list in its manifest.
-REQUIRED_FILES = (MODEL, WORDS, CHARS, TAGS)
+#: Files every bundle must list in its manifest (and at least one of :data:`ONNX_GRAPHS`).
+REQUIRED_FILES = (WORDS, CHARS, TAGS)
 #: The model files a bundle may hold, in the order the CLI and the bench report them.
-MODEL_FILES = (MODEL, FAST_MODEL, MODEL_INT8, FAST_INT8, TORCHSCRIPT)
+MODEL_FILES = (MODEL, FAST_MODEL, MODEL_INT8, FAST_INT8, FAST_COMPACT, TORCHSCRIPT)
+#: The ONNX graphs the runtime can run, in the order it prefers them: float32 compute
+#: first (``quantized`` not asked for), then int8. A full bundle has all but
+#: FAST_COMPACT; a slim one (``postag slim``) only the one it ships.
+FP32_GRAPHS = (FAST_MODEL, FAST_COMPACT, MODEL)
+INT8_GRAPHS = (FAST_INT8, MODEL_INT8)
+ONNX_GRAPHS = FP32_GRAPHS + INT8_GRAPHS
+#: The graphs that follow the fast path's contract (``fast_path`` in the manifest).
+FAST_GRAPHS = (FAST_MODEL, FAST_COMPACT, FAST_INT8)
+#: Each graph's name in the manifest's ``evaluation`` (the gate's backend names).
+GRAPH_BACKENDS = {
+    MODEL: "onnx-fp32",
+    MODEL_INT8: "onnx-int8",
+    FAST_MODEL: "onnx-fast",
+    FAST_INT8: "onnx-fast-int8",
+    FAST_COMPACT: "onnx-fast-compact",
+}
 
 #: The vocabulary files every bundle has (manifest ``vocab_files``: role → file name).
 VOCAB_FILES = {"words": WORDS, "chars": CHARS, "tags": TAGS}
@@ -57,6 +77,8 @@ FILES_DOC = {
     FAST_MODEL: "ONNX fp32 graph with known forms' character features precomputed "
     "(the runtime's default)",
     FAST_INT8: "the fast graph with int8 dynamic quantisation (what --int8 runs)",
+    FAST_COMPACT: "the fast graph with compact storage: lookup tables uint8, other weights "
+    "float16, cast to float32 when loaded (computes in float32)",
     FAST_FORMS: "word forms whose character features model.fast.onnx stores (JSON list)",
     MODEL_INT8: "ONNX with int8 dynamic quantisation (LSTM, MatMul, Gather)",
     TORCHSCRIPT: "TorchScript (torch.jit.load)",

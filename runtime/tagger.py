@@ -1,7 +1,9 @@
 """The torch-free tagger: a verified bundle + onnxruntime on CPU or CUDA.
 
 from postag import Tagger
-tagger = Tagger.load("artifacts/postag-en-ewt")          # provider="auto"
+tagger = Tagger.load()                                    # the model shipped with postag
+tagger = Tagger.load("artifacts/postag-en-ewt")          # a bundle directory
+tagger = Tagger.load("en-ewt")                            # an installed model, by name
 tagger.tag(["The", "cat", "sat", "."]).tags               # ['DET', 'NOUN', 'VERB', 'PUNCT']
 tagger.tag_text("I don't know. Do you?")                  # tokenized, split, tagged
 tagger.tag_text("I don't know.")[0].start                 # [0, 2, 4, 8, 12]: offsets
@@ -25,8 +27,8 @@ import numpy as np
 from .batching import MAX_BATCH_TOKENS, flatten, regroup, run_batched, split_documents
 from .bundle import Manifest, load_manifest
 from .contract import decoded, scores
-from .errors import BundleError
-from .layout import MODEL, MODEL_INT8
+from .layout import FAST_GRAPHS
+from .registry import resolve_bundle
 from .session import FastModel, OnnxModel, load_forms
 from .tokenizer import TextSentence
 
@@ -109,27 +111,34 @@ class Tagger:
 
     @classmethod
     def load(
-        cls, bundle: str | Path, provider: str = "auto", threads: int = 0, quantized: bool = False
+        cls,
+        bundle: str | Path | None = None,
+        provider: str = "auto",
+        threads: int = 0,
+        quantized: bool | None = None,
     ) -> Tagger:
-        """Load and check a bundle (format, files, sha256, model identity). ``provider``:
+        """Load and check a bundle (format, files, sha256, model identity). ``bundle``: a
+        bundle directory or an installed model's name; none: ``$POSTAG_BUNDLE``, else the
+        model shipped with postag (:func:`postag.registry.resolve_bundle`). ``provider``:
         ``auto`` (CUDA when available, else CPU), ``cpu`` or ``cuda`` (an error when it
-        cannot be honoured). fp32 runs the bundle's fast graph (``model.fast.onnx``) where
-        it has one, else ``model.onnx``; ``quantized`` picks the int8 one
-        (``model.fast.int8.onnx``, else ``model.int8.onnx``)."""
-        man = load_manifest(bundle)
-        fast = man.fast_path
+        cannot be honoured). The graph (:meth:`Manifest.runtime_graph`): by default the
+        bundle's first float32 graph (``model.fast.onnx``, a slim bundle's
+        ``model.fast.compact.onnx``, ``model.onnx``), else its int8 one; ``quantized=True``
+        an int8 graph (``model.fast.int8.onnx``, else ``model.int8.onnx``),
+        ``quantized=False`` a float32 one; a choice the bundle cannot honour is a
+        :class:`BundleError`."""
+        # the graph's identity metadata: checked when its session opens (OnnxModel)
+        man = load_manifest(resolve_bundle(bundle), check_model=False)
+        fname = man.runtime_graph(quantized)
         model: OnnxModel
-        if fast and (not quantized or fast.int8_model):
+        if fname in FAST_GRAPHS and man.fast_path is not None:
             # the same outputs, known forms' character features precomputed
-            fname = fast.int8_model if quantized else fast.model
+            fast = man.fast_path
             forms = load_forms(man.path(fast.forms))
             model = FastModel(
                 man.path(fname), fast.contract, forms, provider, threads, man.identity
             )
         else:
-            fname = MODEL_INT8 if quantized else MODEL
-            if fname not in man.files:
-                raise BundleError(f"{man.root}: this bundle has no {fname}")
             model = OnnxModel(man.path(fname), man.contract, provider, threads, man.identity)
         return cls(man, model)
 

@@ -34,6 +34,8 @@ COMMANDS = {
     "export-triton": "postag.cli.triton:export_triton_cmd",
     "spark-tag": "postag.cli.spark:spark_tag",
     "spark-bench": "postag.cli.spark:spark_bench",
+    "models": "postag.cli.package:models",
+    "package": "postag.cli.package:package",
     # torch commands (the ``export`` extra)
     "train": "postag.export.cli:train",
     "eval": "postag.export.cli:evaluate",
@@ -41,6 +43,7 @@ COMMANDS = {
     "verify": "postag.export.cli:verify",
     "parity": "postag.export.cli:parity",
     "bench": "postag.export.cli:bench",
+    "slim": "postag.export.slim:slim_cmd",
 }
 
 #: The commands that run a model: each also takes ``--threads`` after its name.
@@ -55,8 +58,12 @@ MODEL_COMMANDS = (
     "verify",
     "parity",
     "bench",
+    "slim",
 )
 
+#: Where `postag export` (`make export`) writes the full bundle; the commands that need a
+#: full bundle (bench, spark-bench, loadtest) default to it. Tagging defaults to the
+#: model shipped with postag (:mod:`postag.registry`).
 DEFAULT_BUNDLE = "artifacts/postag-en-ewt"
 THREADS_HELP = "Intra-op threads for torch and onnxruntime (0 = all cores)."
 
@@ -143,14 +150,22 @@ def report_dir_option(default: str, files: str):  # noqa: ANN201 - a click decor
     )
 
 
-bundle_option = click.option(
-    "--bundle",
-    envvar="POSTAG_BUNDLE",
-    default=DEFAULT_BUNDLE,
-    show_default=True,
-    type=click.Path(),
-    help="Bundle directory (or set POSTAG_BUNDLE).",
-)
+def model_option(dest: str = "bundle"):  # noqa: ANN201 - a click decorator
+    """``--model``/``--bundle NAME|DIR``: a bundle directory or an installed model's name,
+    resolved by :func:`postag.registry.resolve_bundle` (none: ``$POSTAG_BUNDLE``, else the
+    model shipped with postag)."""
+    return click.option(
+        "--model",
+        "--bundle",
+        dest,
+        default=None,
+        metavar="NAME|DIR",
+        help="A bundle directory or the name of an installed model (`postag models`). "
+        "Default: $POSTAG_BUNDLE, else the model shipped with postag.",
+    )
+
+
+bundle_option = model_option()
 
 
 data_option = click.option(

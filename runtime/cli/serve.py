@@ -7,11 +7,19 @@ from pathlib import Path
 import click
 
 from ..serve.config import ServeConfig
-from . import DEFAULT_BUNDLE, Options, provider_option, report_dir_option, require_serve
+from . import (
+    DEFAULT_BUNDLE,
+    Options,
+    model_option,
+    provider_option,
+    report_dir_option,
+    require_serve,
+)
 
 
 @click.command()
-@click.argument("bundle", default=DEFAULT_BUNDLE, type=click.Path())
+@click.argument("bundle", required=False, type=click.Path())
+@model_option("model")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option(
@@ -68,7 +76,8 @@ from . import DEFAULT_BUNDLE, Options, provider_option, report_dir_option, requi
 @click.pass_obj
 def serve(
     opts: Options,
-    bundle: str,
+    bundle: str | None,
+    model: str | None,
     host: str,
     port: int,
     workers: int,
@@ -81,7 +90,9 @@ def serve(
     max_tokens: int,
     text_workers: int,
 ) -> None:
-    """Serve BUNDLE over HTTP: POST /v1/tag, GET /v1/health, GET /v1/info, /docs."""
+    """Serve a model over HTTP: POST /v1/tag, GET /v1/health, GET /v1/info, /docs. The
+    model: BUNDLE (a directory) or --model NAME|DIR; default: $POSTAG_BUNDLE, else the
+    model shipped with postag."""
     require_serve()
     import json
     import os
@@ -89,10 +100,14 @@ def serve(
     import uvicorn
 
     from ..bundle import load_manifest
+    from ..registry import resolve_bundle
 
-    load_manifest(bundle)  # fail fast, with a clear message, before any worker starts
+    if bundle and model:
+        raise click.UsageError("give the model once: BUNDLE or --model, not both")
+    path = resolve_bundle(bundle or model)
+    load_manifest(path)  # fail fast, with a clear message, before any worker starts
     conf = {
-        "bundle": str(Path(bundle).resolve()),
+        "bundle": str(path.resolve()),
         "provider": provider,
         "threads": opts.threads,
         "serve": {

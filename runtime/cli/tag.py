@@ -3,6 +3,8 @@
     postag tag notes.txt --format conllu --probs > notes.conllu
     postag tag --columns upos,xpos,feats notes.txt       # word/UPOS/XPOS/FEATS
     postag tag --input-format conllu --top-k 3 --format json untagged.conllu
+    postag tag --model en-ewt notes.txt                 # an installed model, by name
+    postag info                                         # the default model
     postag info artifacts/postag-en-ewt
 
 Errors are one line on standard error with a non-zero exit: bad input or options (1 or
@@ -22,9 +24,10 @@ from typing import IO, TYPE_CHECKING, TextIO
 import click
 from click.core import ParameterSource
 
-from . import DEFAULT_BUNDLE, Interrupted, Options, bundle_option, provider_option
+from . import Interrupted, Options, bundle_option, provider_option
 
 if TYPE_CHECKING:
+    from ..bundle import Manifest
     from .formats import Unit
 
 
@@ -61,7 +64,12 @@ if TYPE_CHECKING:
     "json and conllu. A head the model lacks is refused.",
 )
 @provider_option
-@click.option("--int8", is_flag=True, help="Use the int8-quantised model.")
+@click.option(
+    "--int8",
+    is_flag=True,
+    help="Use the model's int8-quantised graph (refused where it has none: the shipped "
+    "model, a slim bundle of the compact graph).",
+)
 @click.option(
     "--top-k",
     type=click.IntRange(min=0),
@@ -127,9 +135,11 @@ def tag(
     if reason := refused_options(fmt, top_k, probs):
         raise click.UsageError(reason)
     out = _stdout()
-    tagger = Tagger.load(bundle, provider=provider, threads=opts.threads, quantized=int8)
+    tagger = Tagger.load(
+        bundle, provider=provider, threads=opts.threads, quantized=True if int8 else None
+    )
     columns = columns or default_columns(fmt, tagger.heads)
-    if reason := refused_columns(columns, tagger.heads, bundle):
+    if reason := refused_columns(columns, tagger.heads, str(tagger.manifest.root)):
         raise click.UsageError(reason)
     writer = Writer(out, fmt, top_k=top_k, probs=probs, columns=columns)
     sources = list(files) or ["-"]
@@ -231,21 +241,25 @@ def _open(name: str) -> IO[bytes]:
 
 
 @click.command()
-@click.argument("bundle", default=DEFAULT_BUNDLE, type=click.Path())
+@click.argument("model", required=False, metavar="[NAME|DIR]")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole manifest as JSON.")
 @click.pass_obj
-def info(opts: Options, bundle: str, as_json: bool) -> None:
-    """Summarise BUNDLE (checked: format, files, sha256) and the execution providers."""
+def info(opts: Options, model: str | None, as_json: bool) -> None:
+    """Summarise a model (checked: format, files, sha256) and the execution providers:
+    a bundle directory or an installed model's name; default: $POSTAG_BUNDLE, else the
+    model shipped with postag."""
     import json
 
     import onnxruntime as ort
 
     from ..bundle import load_manifest
     from ..contract import HEAD_NAMES
+    from ..registry import resolve
     from ..session import resolve_provider
 
     _stdout()
-    man = load_manifest(bundle)
+    found = resolve(model)
+    man = load_manifest(found.path)
     if as_json:
         click.echo(json.dumps(man.data, indent=2, ensure_ascii=False))
         return
@@ -255,6 +269,7 @@ def info(opts: Options, bundle: str, as_json: bool) -> None:
         f"{d['name']} {d['version']}  (format {d['format_version']}, created "
         f"{d.get('created', '?')})"
     )
+    click.echo(f"bundle: {man.root}  ({found.origin})")
     click.echo("producers: " + ", ".join(f"{k} {v}" for k, v in d.get("producers", {}).items()))
     c = d["model_config"]
     click.echo(
@@ -274,13 +289,10 @@ def info(opts: Options, bundle: str, as_json: bool) -> None:
     click.echo(f"corpus: {d.get('corpus', {}).get('name', '?')}")
     for line in _accuracy_table(list(man.labels), met, ev):
         click.echo(line)
-    val = d.get("validation", {})
-    click.echo(
-        f"verification: {'passed' if val.get('ok') else 'NOT passed'} "
-        f"({len(val.get('checks', []))} checks)"
-    )
+    for line in _verification(man):
+        click.echo(line)
     for name, meta in d["files"].items():
-        click.echo(f"  {name:<22} {meta['bytes'] / 1e6:8.2f} MB  sha256 {meta['sha256'][:12]}…")
+        click.echo(f"  {name:<24} {meta['bytes'] / 1e6:8.2f} MB  sha256 {meta['sha256'][:12]}…")
     click.echo(
         "onnxruntime "
         + ort.__version__
@@ -288,6 +300,33 @@ def info(opts: Options, bundle: str, as_json: bool) -> None:
         + ", ".join(ort.get_available_providers())
     )
     click.echo(f"provider for --provider auto: {resolve_provider('auto')}")
+
+
+def _verification(man: Manifest) -> list[str]:
+    """`info`'s verification lines: the gate's verdict, or for a slim bundle what it was
+    derived from and what was measured (agreement with float32, batch invariance)."""
+    from ..contract import HEAD_NAMES
+
+    d = man.data
+    if man.derived_from is None:
+        val = d.get("validation", {})
+        ok = "passed" if val.get("ok") else "NOT passed"
+        return [f"verification: {ok} ({len(val.get('checks', []))} checks)"]
+    der = d["derived_from"]
+    src = der.get("source_validation") or {}
+    mes = der.get("measured") or {}
+    heads = [h for h in man.labels if h in mes.get("agreement", {})]
+    agree = ", ".join(f"{HEAD_NAMES[h]} {100 * mes['agreement'][h]:.3f}%" for h in heads)
+    changed = ", ".join(
+        f"{HEAD_NAMES[h]} {mes['batch_invariance'][h]['tokens_changed']}" for h in heads
+    )
+    return [
+        f"slim bundle: ships {der['model']} ({der.get('storage', '?')}), derived from "
+        f"{der['source']} (verification {'passed' if src.get('ok') else 'NOT passed'}, "
+        f"{src.get('checks', 0)} checks)",
+        f"  labels equal to {mes.get('reference', '?')} on {mes.get('split', '?')}: {agree}",
+        f"  tokens whose label changes alone vs batched: {changed} (of {mes.get('tokens', 0):,})",
+    ]
 
 
 def _accuracy_table(heads: list[str], metrics: dict, evaluation: dict) -> list[str]:

@@ -143,6 +143,19 @@ def drop_key(key: str):  # noqa: ANN201
     return lambda m: m.pop(key)
 
 
+def drop_graphs(keep_fast: bool = False):  # noqa: ANN201
+    """Unlist the ONNX graphs (all, or all but the fast ones with the fast path gone)."""
+
+    def edit(m: dict) -> None:
+        for name in ("model.onnx", "model.int8.onnx", "model.fast.onnx", "model.fast.int8.onnx"):
+            if not (keep_fast and "fast" in name):
+                m["files"].pop(name)
+        if keep_fast:
+            m["fast_path"] = None
+
+    return edit
+
+
 MALFORMED = [
     (
         files_as_list,
@@ -176,6 +189,9 @@ MALFORMED = [
     (drop_key("vocab_files"), "manifest lacks 'vocab_files'"),
     (lambda m: m["files"].pop("words.json"), "does not list required file"),
     (lambda m: m["files"].update({"../x": m["files"]["tags.json"]}), "'../x' escapes the bundle"),
+    (drop_graphs(), "manifest lists no model graph the runtime can run"),
+    (drop_graphs(keep_fast=True), "lists no model graph the runtime can run .* need 'fast_path'"),
+    (set_key("derived_from", {"source": "a", "model": "x.onnx", "from_model": "y"}), "names 'x"),
 ]
 
 
@@ -262,3 +278,57 @@ def test_typed_accessors(toy_bundle):
     assert man.scored is not None and man.scored.split == "test" and man.scored.sentences == 60
     cases = man.verification_cases()
     assert cases[0][0] == "dev sample [0]" and all(isinstance(s, list) for _, s in cases)
+
+
+def only_graph(src: Path, dst: Path, graph: str) -> Path:
+    """The bundle with every ONNX graph but ``graph`` removed (files and manifest)."""
+
+    def edit(m: dict) -> None:
+        for name in ("model.onnx", "model.int8.onnx", "model.fast.onnx", "model.fast.int8.onnx"):
+            if name != graph:
+                m["files"].pop(name)
+
+    out = edit_manifest(src, dst, edit)
+    for name in ("model.onnx", "model.int8.onnx", "model.fast.onnx", "model.fast.int8.onnx"):
+        if name != graph:
+            (out / name).unlink()
+    return out
+
+
+def test_the_runtime_graph_is_the_bundles_first_float32_one_unless_asked(toy_bundle, tmp_path):
+    man = load_manifest(toy_bundle[0])
+    assert man.graphs() == [
+        "model.fast.onnx",
+        "model.onnx",
+        "model.fast.int8.onnx",
+        "model.int8.onnx",
+    ]
+    assert man.runtime_graph() == man.runtime_graph(False) == "model.fast.onnx"
+    assert man.runtime_graph(True) == "model.fast.int8.onnx"
+    int8 = load_manifest(only_graph(toy_bundle[0], tmp_path / "int8", "model.fast.int8.onnx"))
+    assert int8.runtime_graph() == int8.runtime_graph(True) == "model.fast.int8.onnx"
+    with pytest.raises(BundleError, match="has no float32 graph .* quantized=False cannot"):
+        int8.runtime_graph(False)
+    plain = load_manifest(only_graph(toy_bundle[0], tmp_path / "plain", "model.onnx"))
+    assert plain.runtime_graph() == "model.onnx"
+    with pytest.raises(BundleError, match=r"has no int8 graph \(it holds model.onnx\)"):
+        plain.runtime_graph(True)
+
+
+def test_a_bundle_with_one_graph_checks_that_graphs_identity(toy_bundle, tmp_path):
+    """Without model.onnx, the identity metadata load_manifest checks is the graph's it has."""
+    import onnx
+
+    b = only_graph(toy_bundle[0], tmp_path / "b", "model.fast.int8.onnx")
+    assert load_manifest(b).graphs() == ["model.fast.int8.onnx"]
+    proto = onnx.load_model(str(b / "model.fast.int8.onnx"))
+    for prop in proto.metadata_props:
+        if prop.key == "postag.manifest_sha256":
+            prop.value = "0" * 64
+    onnx.save_model(proto, str(b / "model.fast.int8.onnx"))
+    man = json.loads((b / "manifest.json").read_text())
+    man["files"]["model.fast.int8.onnx"]["sha256"] = sha256_file(b / "model.fast.int8.onnx")
+    (b / "manifest.json").write_text(json.dumps(man))
+    for load in (load_manifest, Tagger.load):
+        with pytest.raises(BundleError, match="model.fast.int8.onnx: model metadata does not"):
+            load(b)
