@@ -146,3 +146,14 @@ def test_numpy_decoder_of_the_bench_is_the_same_recursion() -> None:
     mask = np.arange(11)[None] < lengths.numpy()[:, None]
     assert np.array_equal(path, want_path.numpy())
     assert np.abs(lp - want_lp.numpy())[mask].max() < 1e-5
+
+
+def test_triton_entry_lists_the_path_outputs(crf_bundle, tmp_path) -> None:
+    from postag.triton import export_triton
+
+    entry = export_triton(crf_bundle[0], tmp_path / "repo")
+    config = (entry / "config.pbtxt").read_text()
+    for name in ("upos_path", "xpos_path"):
+        block = config[config.index(f'name: "{name}"') :].split("}")[0]
+        assert "TYPE_INT64" in block and "dims: [ -1, -1 ]" in block, block
+    assert 'name: "feats_log_probs"' in config and "feats_path" not in config
