@@ -66,14 +66,14 @@ def dev_sample(subject) -> list[list[str]]:
 @pytest.fixture(scope="session")
 def eager(subject):
     from postag.export.checkpoint import Checkpoint
-    from postag.export.predict import torch_heads_runner
+    from postag.export.predict import model_keys, torch_heads_runner
     from postag.files import sha256_file
 
     recorded = subject.manifest.checkpoint
     assert recorded is not None, "the manifest records no checkpoint"
     assert sha256_file(subject.checkpoint) == recorded.sha256, "not the bundle's checkpoint"
     ckpt = Checkpoint.load(subject.checkpoint)
-    return ckpt, torch_heads_runner(ckpt.model(), ckpt.model_config.heads)
+    return ckpt, torch_heads_runner(ckpt.model(), model_keys(ckpt.model()))
 
 
 @pytest.fixture(scope="session")

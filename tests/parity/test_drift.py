@@ -48,7 +48,7 @@ def test_broken_padding_is_caught(subject, eager, dev_sample):
     batch reversed as a whole (padding first): right alone, wrong inside a batch."""
     from postag.export import model as model_mod
     from postag.export.backends import Backend
-    from postag.export.predict import torch_heads_runner
+    from postag.export.predict import model_keys, torch_heads_runner
 
     class LeakyBiLayer(model_mod.BiLayer):
         def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
@@ -59,7 +59,7 @@ def test_broken_padding_is_caught(subject, eager, dev_sample):
     model = eager[0].model()
     for layer in model.layers:
         layer.__class__ = LeakyBiLayer
-    run = torch_heads_runner(torch.jit.script(model), model.cfg.heads)
+    run = torch_heads_runner(torch.jit.script(model), model_keys(model))
     broken = Backend("broken-padding", run, True)
     lengths = sorted({len(s) for s in dev_sample})
     assert len(lengths) > 1

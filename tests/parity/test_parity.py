@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from postag.contract import decoded
 from postag.export.verify import gate
 from postag.vocab import Encoder
 
@@ -62,11 +63,11 @@ def check(
     refs = eager[1](train_enc.encode(sentences))
     batch = subject.manifest.encoder().encode(sentences)
     gots = backend.run(batch)
-    if list(gots) != contract.heads or list(refs) != contract.heads:
-        return [
-            f"{backend.name}: heads {list(gots)}, PyTorch {list(refs)}, contract {contract.heads}"
-        ]
+    keys = contract.output_keys  # heads, and upos_path, … for CRF heads
+    if list(gots) != keys or list(refs) != keys:
+        return [f"{backend.name}: outputs {list(gots)}, PyTorch {list(refs)}, contract {keys}"]
     problems = []
+    ref_labels, got_labels = decoded(refs), decoded(gots)  # a CRF head's path, else argmax
     for head in contract.heads:
         ref, got = refs[head], gots[head]
         if got.shape != ref.shape or got.dtype != np.float32:
@@ -79,7 +80,7 @@ def check(
             continue
         for i, n in enumerate(batch.lengths):
             r, g = ref[i, :n], got[i, :n]
-            same = r.argmax(-1) == g.argmax(-1)
+            same = ref_labels[head][i, :n] == got_labels[head][i, :n]
             if agreement is not None:
                 agreement.setdefault(head, [0, 0])
                 agreement[head][0] += int(same.sum())
@@ -138,12 +139,15 @@ def test_padding_invariance(subject, eager, backend, dev_sample, batch_size):
     enc = subject.manifest.encoder()
     inside = backend.run(enc.encode(batch))
     contract = subject.manifest.contract
-    for head in contract.heads:  # every head is padding-invariant
+    alone_out = backend.run(enc.encode([target]))
+    for head in contract.heads:  # every head (and a CRF head's path) is padding-invariant
         if backend.fp32:
-            alone = backend.run(enc.encode([target]))[head][0, : len(target)]
+            alone = alone_out[head][0, : len(target)]
             here = inside[head][batch.index(target), : len(target)]
             diff = float(np.abs(alone - here).max())
-            same = float((alone.argmax(-1) == here.argmax(-1)).mean())
+            a_ids = decoded(alone_out)[head][0, : len(target)]
+            h_ids = decoded(inside)[head][batch.index(target), : len(target)]
+            same = float((a_ids == h_ids).mean())
             verdict = gate(contract, True, max_abs_diff=diff, tag_agreement=same)
         else:
             # Dynamic int8 quantisation takes activation scales from the whole batch
@@ -151,8 +155,8 @@ def test_padding_invariance(subject, eager, backend, dev_sample, batch_size):
             # vs inside the batch, held to the int8 rate over the whole batch.
             hits = total = 0
             for k, sent in enumerate(batch):
-                alone = backend.run(enc.encode([sent]))[head][0, : len(sent)].argmax(-1)
-                hits += int((alone == inside[head][k, : len(sent)].argmax(-1)).sum())
+                alone = decoded(backend.run(enc.encode([sent])))[head][0, : len(sent)]
+                hits += int((alone == decoded(inside)[head][k, : len(sent)]).sum())
                 total += len(sent)
             verdict = gate(contract, False, tag_agreement=hits / total)
         assert verdict.ok, (head, verdict.notes)
@@ -240,11 +244,11 @@ def test_torchscript_save_load_round_trip(subject, eager, tmp_path, dev_sample):
     from postag.export.predict import torch_heads_runner
     from postag.export.torchscript_export import load_torchscript
 
-    heads = subject.manifest.contract.heads
+    keys = subject.manifest.contract.output_keys
     m = load_torchscript(subject.root / "model.torchscript.pt")
     torch.jit.save(m, str(tmp_path / "again.pt"))
     again = load_torchscript(tmp_path / "again.pt")
     batch = subject.manifest.encoder().encode(dev_sample[:8])
-    a, b = torch_heads_runner(again, heads)(batch), torch_heads_runner(m, heads)(batch)
-    for head in heads:
-        np.testing.assert_array_equal(a[head], b[head])
+    a, b = torch_heads_runner(again, keys)(batch), torch_heads_runner(m, keys)(batch)
+    for key in keys:
+        np.testing.assert_array_equal(a[key], b[key])
