@@ -123,7 +123,7 @@ def training_sentences(ckpt: Any, data: str | None, opts: Options) -> list | Non
         opts.echo("no training split found: unseen-bigram counts left out")
         return None
     want = (ckpt.corpus_sha256() or {}).get("train")
-    if want and sha256_file(train) != want:
+    if not want or sha256_file(train) != want:
         opts.echo(f"{train} is not the checkpoint's training data: unseen-bigram counts left out")
         return None
     return read_conllu(train)

@@ -32,3 +32,12 @@ def test_confusion_png(tmp_path):
     s = score(["A", "B"], [[0, 1, 1]], [[0, 0, 1]], [[True] * 3])
     s.plot_confusion(tmp_path / "c.png")
     assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_unseen_bigram_sentences_counts_sentences_not_pairs():
+    from postag.export.scorer import seen_bigrams, unseen_bigram_sentences
+
+    seen = seen_bigrams([[0, 1, 2], [2, 0]])
+    assert seen == {(0, 1), (1, 2), (2, 0)}
+    # [0, 1, 2, 0] only has seen pairs; [1, 0] has one unseen; [2, 1, 1] two (one sentence)
+    assert unseen_bigram_sentences([[0, 1, 2, 0], [1, 0], [2, 1, 1], [5]], seen) == 2

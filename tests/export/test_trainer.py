@@ -97,3 +97,26 @@ def test_buckets_cover_every_sentence_once():
     batches = bucketed(lengths, 3, random.Random(0))
     assert sorted(i for b in batches for i in b) == list(range(7))
     assert all(len(b) <= 3 for b in batches)
+
+
+def test_crf_training_learns_and_counts_unseen_bigrams(toy_corpus):
+    """A CRF over UPOS and XPOS trains on the toy corpus, and eval counts, per head, the
+    sentences whose labels hold a bigram the training labels lack (counted here again
+    from the label strings)."""
+    ckpt = _train(toy_corpus, JOINT.replace(crf=("upos", "xpos")), epochs=8, patience=8)
+    tr = read_conllu(toy_corpus / "toy-ud-train.conllu")
+    test = read_conllu(toy_corpus / "toy-ud-test.conllu")
+    result = evaluate_checkpoint(ckpt, test, train=tr)
+    assert result.upos.accuracy > 0.9 and result.heads["xpos"].accuracy > 0.9
+    labels = ckpt.labels()
+    for head in ("upos", "xpos", "feats"):
+        seen = {p for s in tr for p in zip(s.labels(head), s.labels(head)[1:], strict=False)}
+        pred = [[labels[head].items[i] for i in ids] for ids in result.predicted[head]]
+        want = sum(any(p not in seen for p in zip(x, x[1:], strict=False)) for x in pred)
+        gold = sum(
+            any(p not in seen for p in zip(s.labels(head), s.labels(head)[1:], strict=False))
+            for s in test
+        )
+        assert result.unseen_bigrams[head] == want, head
+        assert result.gold_unseen_bigrams[head] == gold, head
+    assert "never seen in training" in result.summary()

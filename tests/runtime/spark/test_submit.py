@@ -36,7 +36,8 @@ def test_spark_submit_runs_spark_tag_through_the_shipped_entry(toy_bundle, tagge
     print(m.__file__)'`` handed to spark-submit, then a whole `postag spark-tag --master
     submit` command line (``--threads`` after its name). Spark's master comes from
     spark-submit; the output equals the runtime's labels."""
-    docs = [t for t in TEXTS if t is not None]
+    # one document per line: the texts holding line breaks go through jsonl elsewhere
+    docs = [t for t in TEXTS if t is not None and len(t.splitlines()) == 1]
     src = tmp_path / "docs.txt"
     src.write_text("\n".join(docs) + "\n")
     out = tmp_path / "tagged"
