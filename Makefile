@@ -12,7 +12,7 @@ BUNDLE := artifacts/postag-en-ewt
 # wheel through PIP_FIND_LINKS, an offline machine): make install TORCH_INDEX=
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: install train seed export default-model verify eval parity loadtest bench tokenizer-bench spark-bench test lint clean clean-all
+.PHONY: install train seed crf export default-model verify eval parity loadtest bench tokenizer-bench spark-bench test lint clean clean-all
 
 install: $(STAMP)
 
@@ -27,6 +27,12 @@ train: $(STAMP)
 
 seed: $(STAMP)
 	$(POSTAG) train --preset seed
+
+# The CRF variant (not the default: README, "Structured decoding"): train, then export a
+# verified bundle with Viterbi decoding in every graph → artifacts/postag-en-ewt-crf
+crf: $(STAMP)
+	test -f artifacts/checkpoints/crf.pt || $(POSTAG) train --crf upos,xpos --out artifacts/checkpoints/crf.pt
+	$(POSTAG) export --checkpoint artifacts/checkpoints/crf.pt --out artifacts/postag-en-ewt-crf --name postag-en-ewt-crf
 
 export: $(STAMP)
 	$(POSTAG) export
