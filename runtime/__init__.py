@@ -1,7 +1,9 @@
 """postag runtime: tag text with an exported bundle using onnxruntime + numpy (no torch).
 
 from postag import Tagger
-Tagger.load("artifacts/postag-en-ewt").tag_text("I don't know.")
+Tagger.load().tag_text("I don't know.")                    # the model shipped with postag
+Tagger.load("artifacts/postag-en-ewt").tag_text("Hi.")     # a bundle directory
+Tagger.load("en-ewt")                                      # an installed model package
 """
 
 from typing import Any
