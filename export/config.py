@@ -70,9 +70,10 @@ class ModelConfig:
     n_xpos: int = 0
     n_feats: int = 0
     # heads decoded by a linear-chain CRF (Viterbi path + marginals, in every exported graph)
-    # instead of per word. Off by default: with upos+xpos it was not better on dev (UPOS
-    # 95.62 vs 95.72, XPOS 95.12 vs 95.04, UFeats 95.91 vs 95.85; same seed and budget) and
-    # costs ~30% of the runtime's throughput (README, "Structured decoding")
+    # instead of per word. Off by default: with upos+xpos it was not better on dev (seed 1:
+    # UPOS 95.62 vs 95.72, XPOS 95.12 vs 95.04, UFeats 95.91 vs 95.85; seed 2: lower on
+    # every head; same budget) and costs ~30% of the runtime's throughput (README,
+    # "Structured decoding")
     crf: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
