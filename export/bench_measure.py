@@ -110,7 +110,8 @@ def runner_for(backend: str, bundle: Path, checkpoint: Path | None, threads: int
             scripted = load_torchscript(bundle / TORCHSCRIPT)
             return torch_heads_runner(scripted, man.contract.output_keys), man.encoder()
         ckpt = Checkpoint.load(checkpoint)  # type: ignore[arg-type]
-        return torch_heads_runner(ckpt.model(), model_keys(ckpt.model())), ckpt.encoder()
+        model = ckpt.model()
+        return torch_heads_runner(model, model_keys(model)), ckpt.encoder()
     fname = MODEL_INT8 if backend == "onnx-int8" else MODEL
     provider = "cuda" if backend == "onnx-cuda" else "cpu"
     return OnnxModel(man.path(fname), man.contract, provider, threads).run, man.encoder()

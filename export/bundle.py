@@ -35,6 +35,7 @@ from postag import __version__
 from postag.batching import run_batched
 from postag.bundle import (
     Manifest,
+    file_entries,
     identity_files,
     identity_sha256,
     load_manifest,
@@ -357,15 +358,9 @@ def write_manifest(
     }
     sizes = {f: (tmp / f).stat().st_size for f in FILES_DOC if (tmp / f).exists()}
     (tmp / MODEL_CARD).write_text(model_card(manifest, sizes), "utf-8")
-    manifest["files"] = {
-        p.name: {
-            "sha256": sha256_file(p),
-            "bytes": p.stat().st_size,
-            "what": FILES_DOC.get(p.name, ""),
-        }
-        for p in sorted(tmp.iterdir())
-        if p.is_file() and p.name != MANIFEST
-    }
+    manifest["files"] = file_entries(
+        tmp, [p.name for p in tmp.iterdir() if p.is_file() and p.name != MANIFEST]
+    )
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", "utf-8")
     return manifest
 

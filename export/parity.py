@@ -29,18 +29,21 @@ from .verify import gate
 
 
 def head_stats(
-    refs: Sequence[dict[str, np.ndarray]], gots: Sequence[dict[str, np.ndarray]], head: str
+    refs: Sequence[np.ndarray],
+    gots: Sequence[np.ndarray],
+    ref_ids: Sequence[np.ndarray],
+    got_ids: Sequence[np.ndarray],
 ) -> dict[str, Any]:
-    """One head over all sentences: tokens, agreement of the decoded labels (a CRF
-    head's paths, else argmax), identical sentences, |Δ| of the log-probabilities."""
+    """One head over all sentences: tokens, agreement of the decoded labels (``*_ids``: a
+    CRF head's paths, else the argmax), identical sentences, |Δ| of the log-probabilities
+    (``refs``/``gots``: (len, labels) per sentence)."""
     tokens = agree = same = 0
     max_diff = sum_diff = 0.0
-    for ref, got in zip(refs, gots, strict=True):
-        r, g = ref[head], got[head]  # (len, labels)
+    for r, g, ri, gi in zip(refs, gots, ref_ids, got_ids, strict=True):
         d = np.abs(r - g)  # (len, labels)
         max_diff = max(max_diff, float(d.max()))
         sum_diff += float(d.mean()) * len(r)
-        hits = int((decoded(ref)[head] == decoded(got)[head]).sum())
+        hits = int((ri == gi).sum())
         agree += hits
         same += hits == len(r)
         tokens += len(r)
@@ -67,19 +70,23 @@ def compare_backends(
     heads = contract.heads
     runner = torch_heads_runner(model.eval(), contract.output_keys)
     ref = run_batched(runner, encoder, sentences, max_tokens)
+    ref_ids = [decoded(r) for r in ref]  # per sentence {head: label ids}
     out: dict[str, dict[str, Any]] = {}
     for b in backends:
         got = [as_heads(g, heads) for g in run_batched(b.run, encoder, sentences, max_tokens)]
+        got_ids = [decoded(g) for g in got]
         per_head = {}
         for h in heads:
-            st = head_stats(ref, got, h)
+            st = head_stats(
+                [r[h] for r in ref], [g[h] for g in got],
+                [r[h] for r in ref_ids], [g[h] for g in got_ids],
+            )  # fmt: skip
             verdict = gate(
                 contract, b.fp32, max_abs_diff=st["max_abs_diff"], tag_agreement=st["tag_agreement"]
             )
             per_head[h] = {**st, "ok": verdict.ok, "gate": ", ".join(verdict.notes)}
         same = sum(
-            all((decoded(r)[h] == decoded(g)[h]).all() for h in heads)
-            for r, g in zip(ref, got, strict=True)
+            all((r[h] == g[h]).all() for h in heads) for r, g in zip(ref_ids, got_ids, strict=True)
         )
         out[b.name] = {
             "sentences": len(sentences),

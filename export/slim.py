@@ -47,18 +47,23 @@ import click
 import numpy as np
 
 from postag.batching import MAX_BATCH_TOKENS, run_batched
-from postag.bundle import Manifest, load_manifest, metric_key, sentences_sha256
+from postag.bundle import (
+    Manifest,
+    file_entries,
+    load_manifest,
+    metric_key,
+    sentences_sha256,
+)
 from postag.cli import Options, data_option, require_extra
 from postag.cli.tag import pct
-from postag.contract import HEAD_NAMES
+from postag.contract import HEAD_NAMES, decoded
 from postag.data import Sentence
 from postag.errors import BundleError, ParityError
-from postag.files import atomic_dir, sha256_file
+from postag.files import atomic_dir
 from postag.layout import (
     FAST_COMPACT,
     FAST_INT8,
     FAST_MODEL,
-    FILES_DOC,
     GRAPH_BACKENDS,
     MANIFEST,
     MODEL_CARD,
@@ -165,7 +170,8 @@ def run_graph(
     man: Manifest, path: Path, words: Sequence[Sequence[str]], threads: int, alone: bool
 ) -> Measured:
     """Tag ``words`` with the fast-path graph at ``path`` (checked against ``man``'s
-    identity) through :class:`~postag.Tagger`, batched and (``alone``) one by one."""
+    identity): one batched run in the default length buckets (its outputs and the labels
+    :class:`~postag.Tagger` makes of them) and (``alone``) every sentence by itself."""
     from postag.tagger import Tagger
 
     fast = man.fast_path
@@ -173,13 +179,15 @@ def run_graph(
         raise BundleError(f"{man.root}: a slim bundle needs a fast path (this bundle has none)")
     forms = load_forms(man.path(fast.forms))
     tagger = Tagger(man, FastModel(path, fast.contract, forms, "cpu", threads, man.identity))
-    batched = tagger.tag_batch(words, max_tokens=MAX_BATCH_TOKENS)
+    outs = run_batched(tagger.model.run, tagger.encoder, words, MAX_BATCH_TOKENS)
     single = [tagger.tag(w) for w in words] if alone else []
     heads = man.contract.heads
+    names = {h: np.array(man.labels[h], dtype=object) for h in heads}
     return Measured(
-        {h: [np.array(r.labels(h), dtype=object) for r in batched] for h in heads},
+        # the labels Tagger gives (a CRF head's path, else the argmax), from the same run
+        {h: [names[h][decoded(o)[h]] for o in outs] for h in heads},
         {h: [np.array(r.labels(h), dtype=object) for r in single] for h in heads},
-        run_batched(tagger.model.run, tagger.encoder, words, MAX_BATCH_TOKENS),
+        outs,
     )
 
 
@@ -401,18 +409,6 @@ def slim_manifest(
         "zip_bytes": cand.zip_bytes,
     }
     return data
-
-
-def file_entries(root: Path, names: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """The manifest's ``files`` entries of ``names`` in ``root``."""
-    return {
-        name: {
-            "sha256": sha256_file(root / name),
-            "bytes": (root / name).stat().st_size,
-            "what": FILES_DOC.get(name, ""),
-        }
-        for name in sorted(names)
-    }
 
 
 def measure_lines(cand: Candidate) -> list[str]:

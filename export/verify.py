@@ -79,6 +79,7 @@ def gate(
     max_abs_diff: float | None = None,
     tag_agreement: float | None = None,
     accuracy_drop: float | None = None,
+    labels: str = "tags",
 ) -> Verdict:
     """Pass or fail for one backend's measurements against the reference (``None``: not
     measured). fp32: ``max_abs_diff ≤ atol`` and ``tag_agreement == 1``. int8:
@@ -86,7 +87,8 @@ def gate(
     agreement of all cases together, not of one) and ``accuracy_drop ≤
     int8_max_accuracy_drop`` (fp32 accuracy minus int8 accuracy, 0.01 = 1 point). What
     a rule does not name (an int8 ``max_abs_diff``, an fp32 ``accuracy_drop``) is
-    reported, not judged."""
+    reported, not judged. ``labels``: what the agreement is of, in the notes
+    (:func:`compared_labels`)."""
     ok, notes = True, []
     if max_abs_diff is not None:
         if fp32:
@@ -100,7 +102,7 @@ def gate(
         hit = tag_agreement >= need
         ok &= hit
         notes.append(
-            f"tags {100 * tag_agreement:.2f}%"
+            f"{labels} {100 * tag_agreement:.2f}%"
             + (f" {'≥' if hit else '<'} {100 * need:g}%" if not fp32 or not hit else "")
         )
     if accuracy_drop is not None:
@@ -178,6 +180,11 @@ class VerificationReport:
         }
 
 
+def compared_labels(contract: IOContract, head: str) -> str:
+    """What a head's agreement is of: Viterbi ``paths`` for a CRF head, else ``tags``."""
+    return "paths" if head in contract.crf else "tags"
+
+
 def compare(
     backend: str,
     case: Case,
@@ -195,6 +202,7 @@ def compare(
     ok, parts, diffs, agrees = True, [], {}, {}
     ref, got = as_heads(ref, contract.heads), as_heads(got, contract.heads)
     mask = np.arange(int(lengths.max()))[None, :] < lengths[:, None]  # (batch, seq)
+    ref_ids, got_ids = decoded(ref), decoded(got)  # {head: (batch, seq)}
     for head in contract.heads:
         problem = _shape_problem(contract, head, ref, got, mask.shape)
         if problem:
@@ -208,14 +216,18 @@ def compare(
             ok = False
             continue
         diffs[head] = float(np.abs(rm - gm).max())
-        agrees[head] = float((decoded(ref)[head][mask] == decoded(got)[head][mask]).mean())
+        agrees[head] = float((ref_ids[head][mask] == got_ids[head][mask]).mean())
+        what = compared_labels(contract, head)
         verdict = gate(
-            contract, fp32, max_abs_diff=diffs[head], tag_agreement=agrees[head] if fp32 else None
+            contract,
+            fp32,
+            max_abs_diff=diffs[head],
+            tag_agreement=agrees[head] if fp32 else None,
+            labels=what,
         )
         ok &= verdict.ok
-        what = "paths" if head in contract.crf else "tags"
         notes = verdict.notes if fp32 else [*verdict.notes, f"{what} {100 * agrees[head]:.2f}%"]
-        parts.append(f"{name}: {', '.join(notes).replace('tags ', what + ' ')}")
+        parts.append(f"{name}: {', '.join(notes)}")
     detail = "; ".join(parts) + (f" of {int(lengths.sum())}" if diffs else "")
     diff = max(diffs.values()) if diffs else None
     agree = min(agrees.values()) if agrees else None
@@ -277,9 +289,10 @@ def run_verification(
     for name, heads in agree.items():
         for head, (hits, total) in heads.items():
             rate = hits / max(1, total)
-            verdict = gate(contract, False, tag_agreement=rate)
-            what = "paths" if head in contract.crf else "tags"
-            detail = f"{', '.join(verdict.notes).replace('tags ', what + ' ')} of {total}"
+            verdict = gate(
+                contract, False, tag_agreement=rate, labels=compared_labels(contract, head)
+            )
+            detail = f"{', '.join(verdict.notes)} of {total}"
             case = "all cases" if len(heads) == 1 else f"all cases, {head}"
             report.checks.append(Check(name, case, verdict.ok, detail, tag_agreement=rate))
     return report

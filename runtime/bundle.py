@@ -38,6 +38,7 @@ from .errors import BundleError
 from .files import sha256_file
 from .layout import (
     FAST_GRAPHS,
+    FILES_DOC,
     FP32_GRAPHS,
     INT8_GRAPHS,
     LABEL_FILES,
@@ -109,6 +110,19 @@ def sentences_sha256(sentences: Any) -> str:
     sentences match whatever file holds them."""
     doc = [[list(s.words), list(s.tags)] for s in sentences]
     return hashlib.sha256(json.dumps(doc, ensure_ascii=True).encode()).hexdigest()
+
+
+def file_entries(root: Path, names: Any) -> dict[str, dict[str, Any]]:
+    """The manifest's ``files`` entries (sha256, size, what it is) of ``names`` in
+    ``root``, sorted by name: what an export or ``postag slim`` writes."""
+    return {
+        name: {
+            "sha256": sha256_file(root / name),
+            "bytes": (root / name).stat().st_size,
+            "what": FILES_DOC.get(name, ""),
+        }
+        for name in sorted(names)
+    }
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,8 @@ def eager(subject):
     assert recorded is not None, "the manifest records no checkpoint"
     assert sha256_file(subject.checkpoint) == recorded.sha256, "not the bundle's checkpoint"
     ckpt = Checkpoint.load(subject.checkpoint)
-    return ckpt, torch_heads_runner(ckpt.model(), model_keys(ckpt.model()))
+    model = ckpt.model()
+    return ckpt, torch_heads_runner(model, model_keys(model))
 
 
 @pytest.fixture(scope="session")
