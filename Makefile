@@ -12,14 +12,14 @@ BUNDLE := artifacts/postag-en-ewt
 # wheel through PIP_FIND_LINKS, an offline machine): make install TORCH_INDEX=
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: install train seed crf export default-model verify eval parity loadtest bench tokenizer-bench spark-bench test lint clean clean-all
+.PHONY: install train seed crf export default-model verify eval parity loadtest bench tokenizer-bench spark-bench test lint docs clean clean-all
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[export,serve,spark,dev]" $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
+	$(PY) -m pip install --quiet -e ".[export,serve,spark,spacy,dev]" $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
 	touch $(STAMP)
 
 train: $(STAMP)
@@ -28,7 +28,7 @@ train: $(STAMP)
 seed: $(STAMP)
 	$(POSTAG) train --preset seed
 
-# The CRF variant (not the default: README, "Structured decoding"): train, then export a
+# The CRF variant (not the default: docs/design/crf.md): train, then export a
 # verified bundle with Viterbi decoding in every graph → artifacts/postag-en-ewt-crf
 crf: $(STAMP)
 	test -f artifacts/checkpoints/crf.pt || $(POSTAG) train --crf upos,xpos --out artifacts/checkpoints/crf.pt
@@ -76,6 +76,11 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check export runtime tests
 	$(VENV)/bin/ruff format --check export runtime tests
+
+# The documentation (docs/, mkdocs.yml) → build/site/; strict: a broken link or anchor fails
+# (not --quiet: it hides the warnings, and strict then passes a broken link)
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs build --strict
 
 # Generated reports and bundles; checkpoints (minutes of training) only with `make clean-all`
 clean:

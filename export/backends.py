@@ -19,9 +19,6 @@ from postag.layout import FAST_FORMS, FAST_INT8, FAST_MODEL, MODEL, MODEL_INT8, 
 from postag.session import PROVIDERS, FastModel, OnnxModel, load_forms
 from postag.vocab import EncodedBatch
 
-from .predict import torch_heads_runner
-from .torchscript_export import load_torchscript
-
 Runner = Callable[[EncodedBatch], dict[str, np.ndarray]]  # {head: (batch, seq, labels)}
 
 
@@ -56,6 +53,9 @@ def bundle_backends(
 
     out = []
     if (root / TORCHSCRIPT).exists():
+        from postag.export.graphs.torchscript_export import load_torchscript
+        from postag.export.train.predict import torch_heads_runner
+
         scripted = load_torchscript(root / TORCHSCRIPT)
         out.append(Backend("torchscript", torch_heads_runner(scripted, contract.output_keys), True))
     out.append(Backend("onnx-fp32", onnx(MODEL), True))

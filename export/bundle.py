@@ -1,26 +1,19 @@
-"""Write a verified, self-describing bundle: ``artifacts/<name>/``; re-run its gate.
+"""Write a verified, self-describing bundle: ``artifacts/<name>/``.
 
-Everything is written into a temporary directory beside the target, verified there, and
-renamed into place only when every check passes: a failed export never leaves a half
-bundle and never destroys the previous one.
+Everything is written into a temporary directory beside the target, verified there by
+the gate (:mod:`postag.export.gate`: :func:`~postag.export.gate.run_gate`, then
+:func:`~postag.export.gate.judge`), and renamed into place only when every check passes:
+a failed export never leaves a half bundle and never destroys the previous one.
 
     build_bundle("artifacts/checkpoints/default.pt", "artifacts/postag-en-ewt", dev, test)
-    verify_bundle("artifacts/postag-en-ewt")      # the same checks, re-measured
-
-The gate (:func:`run_gate`) is one list of checks, run by the export and by ``postag
-verify`` alike: every backend on the fixed verification sample (:mod:`.verify`), the
-declared shapes and the identity metadata of every model file, and each int8 graph's
-accuracy drop on the sentences the export scored (recorded in the manifest as ``gate``).
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import platform
 import time
-import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,7 +25,6 @@ import onnxruntime
 import torch
 
 from postag import __version__
-from postag.batching import run_batched
 from postag.bundle import (
     Manifest,
     file_entries,
@@ -42,10 +34,24 @@ from postag.bundle import (
     metric_key,
     sentences_sha256,
 )
-from postag.contract import CONTRACT, FAST_CONTRACT, IOContract, decoded
-from postag.corpus import locate_corpus
-from postag.data import Sentence, read_conllu
-from postag.errors import BundleError, CorpusError, ParityError
+from postag.contract import CONTRACT, FAST_CONTRACT, IOContract
+from postag.data import Sentence
+from postag.export.backends import Backend, bundle_backends
+from postag.export.gate import (
+    Case,
+    VerificationReport,
+    judge,
+    onnx_accuracies,
+    run_gate,
+    verification_cases,
+)
+from postag.export.graphs.fast import char_forms, char_table, export_fast
+from postag.export.graphs.onnx_export import export_onnx, set_metadata
+from postag.export.graphs.storage import quantize_int8
+from postag.export.graphs.torchscript_export import export_torchscript
+from postag.export.model_card import model_card
+from postag.export.train.checkpoint import Checkpoint, CheckpointError
+from postag.export.train.trainer import plot_history
 from postag.files import atomic_dir, sha256_file
 from postag.layout import (
     CURVE,
@@ -68,18 +74,7 @@ from postag.layout import (
     VOCAB_FILES,
 )
 
-from .backends import FP32_OF, Backend, bundle_backends
-from .checkpoint import Checkpoint, CheckpointError
-from .fast_path import char_forms, char_table, export_fast
-from .model_card import model_card
-from .onnx_export import declared_shapes, export_onnx, set_metadata
-from .torchscript_export import export_torchscript
-from .trainer import accuracy, plot_history, tag_ids
-from .verify import Case, Check, VerificationReport, gate, run_verification, verification_cases
-
 DEFAULT_NAME = "postag-en-ewt"
-#: The ONNX graphs a bundle may hold and the contract each one follows.
-GRAPHS = {MODEL: "contract", MODEL_INT8: "contract", FAST_MODEL: "fast", FAST_INT8: "fast"}
 
 
 @dataclass
@@ -90,128 +85,7 @@ class ExportResult:
     seconds: float
 
 
-# ---------------------------------------------------------------------------- the gate
-
-
-def accuracy_of(run: Callable, ckpt: Checkpoint, sentences: Sequence[Sentence]) -> dict[str, float]:
-    """Accuracy per head of a backend runner on gold-tokenized sentences."""
-    outs = [decoded(o) for o in run_batched(run, ckpt.encoder(), [s.words for s in sentences])]
-    return {
-        h: accuracy(tag_ids(sentences, labels, "eval", h), [o[h].tolist() for o in outs])
-        for h, labels in ckpt.labels().items()
-    }
-
-
-def onnx_accuracies(
-    backends: Sequence[Backend], ckpt: Checkpoint, sentences: Sequence[Sentence]
-) -> dict[str, dict[str, float]]:
-    """Accuracy per head of every ONNX backend on ``sentences``: {backend: {head: acc}}."""
-    return {b.name: accuracy_of(b.run, ckpt, sentences) for b in backends if "onnx" in b.name}
-
-
-def torchscript_metadata(path: Path) -> dict[str, str]:
-    """The extra files TorchScript stores beside the code (``<archive>/extra/<key>``)."""
-    with zipfile.ZipFile(path) as z:
-        return {
-            n.split("/extra/", 1)[1]: z.read(n).decode("utf-8", "replace")
-            for n in z.namelist()
-            if "/extra/" in n
-        }
-
-
-def structure_checks(
-    root: Path, contracts: dict[str, IOContract], dims: dict[str, int], identity: str
-) -> list[Check]:
-    """Every ONNX graph's declared shapes (dynamic axes symbolic), then every model
-    file's identity metadata (ONNX and TorchScript)."""
-    shapes, identities = [], []
-    for name, kind in GRAPHS.items():
-        if not (root / name).exists():
-            continue
-        proto = onnx.load_model(str(root / name), load_external_data=False)
-        got = declared_shapes(proto)
-        contract = contracts[kind]
-        want = {s.name: list(s.shape(dims)) for s in contract.inputs + contract.outputs}
-        detail = ", ".join(f"{k}{v}" for k, v in got.items())
-        shapes.append(Check(name, "declared shapes", got == want, detail))
-        meta = {p.key: p.value for p in proto.metadata_props}
-        identities.append(identity_check(name, meta, identity))
-    if (root / TORCHSCRIPT).exists():
-        identities.append(
-            identity_check(TORCHSCRIPT, torchscript_metadata(root / TORCHSCRIPT), identity)
-        )
-    return shapes + identities
-
-
-def identity_check(name: str, meta: dict[str, str], identity: str) -> Check:
-    got = meta.get(META_IDENTITY)
-    detail = f"metadata {str(got)[:12]}…, manifest {identity[:12]}…"
-    return Check(name, "manifest identity", got == identity, detail)
-
-
-def accuracy_checks(
-    contract: IOContract, split: str, accuracies: dict[str, dict[str, float]]
-) -> list[Check]:
-    """Each int8 backend's accuracy on ``split`` against its fp32 graph's, per head."""
-    checks = []
-    for name, ref in FP32_OF.items():
-        if name not in accuracies or ref not in accuracies:
-            continue
-        for head in contract.heads:
-            got, want = accuracies[name][head], accuracies[ref][head]
-            verdict = gate(contract, False, accuracy_drop=want - got)
-            detail = f"{100 * got:.2f}% vs fp32 {100 * want:.2f}%, {', '.join(verdict.notes)}"
-            case = f"{split} accuracy" if len(contract.heads) == 1 else f"{split} {head} accuracy"
-            checks.append(Check(name, case, verdict.ok, detail))
-    return checks
-
-
-def run_gate(
-    root: Path,
-    ckpt: Checkpoint,
-    contracts: dict[str, IOContract],
-    cases: Sequence[Case],
-    identity: str,
-    backends: Sequence[Backend],
-    split: str,
-    accuracies: dict[str, dict[str, float]],
-) -> VerificationReport:
-    """All of the gate's checks, in one order: backends on every case, structure and
-    identity of every model file, int8 accuracy on ``split`` (``accuracies``: of the
-    ONNX backends there, see :func:`onnx_accuracies`). ``contracts``: "contract" and
-    "fast" → the contract each graph follows."""
-    runners = {b.name: (b.run, b.fp32) for b in backends}
-    report = run_verification(ckpt.model(), ckpt.encoder(), contracts["contract"], runners, cases)
-    report.checks += structure_checks(root, contracts, ckpt.model_config.label_dims(), identity)
-    report.checks += accuracy_checks(contracts["contract"], split, accuracies)
-    return report
-
-
-def judge(report: VerificationReport, log: Callable[[str], None]) -> None:
-    """Log every check and the verdict; raise :class:`ParityError` on any ✗."""
-    for line in report.lines():
-        log(line)
-    log(report.verdict())
-    if not report.ok:
-        raise ParityError(
-            f"verification failed, no bundle written ({len(report.failures)} of "
-            f"{len(report.checks)} checks):\n" + "\n".join(c.line() for c in report.failures)
-        )
-
-
 # -------------------------------------------------------------------------- the export
-
-
-def quantize_int8(src: Path, dst: Path) -> None:
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    logging.getLogger().setLevel(logging.ERROR)  # the quantiser logs advice on the root logger
-    quantize_dynamic(
-        str(src),
-        str(dst),
-        weight_type=QuantType.QInt8,
-        op_types_to_quantize=["LSTM", "MatMul", "Gather"],
-    )
 
 
 def fast_forms(ckpt: Checkpoint, train: Sequence[Sentence] | None) -> list[str] | None:
@@ -440,88 +314,3 @@ def bundle_checkpoint(man: Manifest, checkpoint: str | Path | None = None) -> Pa
             f"(sha256 differs from the manifest)"
         )
     return path
-
-
-def scored_sentences(man: Manifest, data: str | Path | None) -> tuple[str, list[Sentence]]:
-    """The split the export's accuracy checks scored, read from the corpus setting
-    (``data``, ``POSTAG_DATA``, ``../shared``) and refused unless it is the same
-    sentences. Format 1 recorded no ``gate``: the corpus' file sha256 stands in."""
-    if man.scored is not None:
-        split, want = man.scored.split, man.scored.sha256
-    else:
-        split = "test" if "test_accuracy" in str(man.data.get("evaluation")) else "dev"
-        want = _dig(man.data, "corpus", "files", split, "sha256")
-        if not isinstance(want, str):
-            raise BundleError(
-                f"{man.root}: the manifest does not record the sentences the export's "
-                "accuracy checks scored; re-export the bundle to verify it"
-            )
-    why = f"verify re-runs the export's int8 accuracy checks on the {split} split it scored"
-    try:
-        path = locate_corpus(data).path(split)
-        sentences = read_conllu(path)
-    except CorpusError as exc:
-        raise CorpusError(f"{why}: {exc}") from None
-    got = sentences_sha256(sentences) if man.scored is not None else sha256_file(path)
-    if got != want:
-        raise CorpusError(
-            f"{why}, but {path} holds other sentences (sha256 {got[:12]}…, the export "
-            f"scored {want[:12]}…); pass --data with the corpus the bundle was exported from"
-        )
-    return split, sentences
-
-
-def _dig(data: Any, *keys: str) -> Any:
-    """``data[k1][k2]…``, or None where a level is missing or not an object."""
-    for key in keys:
-        data = data.get(key) if isinstance(data, dict) else None
-    return data
-
-
-def recorded_checks(man: Manifest) -> list[tuple[str, str]] | None:
-    """(backend, case) of every check the export recorded (format 2; None before)."""
-    if man.format_version < 2:
-        return None
-    checks = (man.data.get("validation") or {}).get("checks")
-    if not isinstance(checks, list) or not all(isinstance(c, dict) for c in checks):
-        raise BundleError(f"{man.root / MANIFEST}: manifest field 'validation.checks' is malformed")
-    return [(str(c.get("backend")), str(c.get("case"))) for c in checks]
-
-
-def verify_bundle(
-    bundle: str | Path,
-    checkpoint: str | Path | None = None,
-    data: str | Path | None = None,
-    threads: int = 0,
-    log: Callable[[str], None] = print,
-) -> VerificationReport:
-    """`postag verify`: re-run the export's gate on an existing bundle, the same checks
-    in the same order, re-measured; raise :class:`ParityError` if the checks differ from
-    those the export recorded."""
-    man = load_manifest(bundle)
-    ckpt = Checkpoint.load(bundle_checkpoint(man, checkpoint))
-    split, sentences = scored_sentences(man, data)
-    cases = [Case(name, sents) for name, sents in man.verification_cases()]
-    backends = bundle_backends(man.root, man.contract, threads)
-    needed = {*FP32_OF, *FP32_OF.values()}
-    accuracies = onnx_accuracies([b for b in backends if b.name in needed], ckpt, sentences)
-    fast = (
-        man.fast_path.contract
-        if man.fast_path
-        else FAST_CONTRACT.with_heads(man.contract.heads, man.contract.crf)
-    )
-    contracts = {"contract": man.contract, "fast": fast}
-    report = run_gate(man.root, ckpt, contracts, cases, man.identity, backends, split, accuracies)
-    for line in report.lines():
-        log(line)
-    log(report.verdict())
-    recorded = recorded_checks(man)
-    ran = [(c.backend, c.case) for c in report.checks]
-    if recorded is not None and ran != recorded:
-        missing = [f"{b} {c}" for b, c in recorded if (b, c) not in ran]
-        extra = [f"{b} {c}" for b, c in ran if (b, c) not in recorded]
-        raise ParityError(
-            f"these are not the checks the export ran ({len(ran)} vs {len(recorded)} "
-            f"recorded; missing: {', '.join(missing) or '-'}; new: {', '.join(extra) or '-'})"
-        )
-    return report

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from postag.cli import DEFAULT_BUNDLE, Options, data_option, report_dir_option, require_extra
 from postag.errors import CorpusError
+from postag.export.splits import corpus_file, training_corpus, training_sentences
 
 if TYPE_CHECKING:
     from postag.corpus import Corpus
@@ -53,22 +54,6 @@ bundle_checkpoint_option = click.option(
 )
 
 
-def training_corpus(data: str | None) -> Corpus:
-    """The corpus to train on, refused where one file would be every split at once."""
-    from postag.corpus import locate_corpus
-
-    corpus = locate_corpus(data)
-    if corpus.single_file:
-        raise CorpusError(
-            f"{corpus.location} ({corpus.origin}) is one file: training would use it as the "
-            "train, dev and test split at once (the best epoch picked and the test score "
-            "measured on the training sentences); put the splits in one directory as "
-            "NAME-ud-train.conllu, NAME-ud-dev.conllu and NAME-ud-test.conllu and pass the "
-            "directory as --data"
-        )
-    return corpus
-
-
 def export_corpus(opts: Options, checkpoint: Path, data: str | None) -> Corpus:
     """The corpus the export reads (train: the fast graph's word forms; dev: the
     verification sample; dev/test: the evaluation). ``--data`` as given, with a note where
@@ -76,8 +61,7 @@ def export_corpus(opts: Options, checkpoint: Path, data: str | None) -> Corpus:
     sha256 the checkpoint records (:func:`postag.corpus.find_corpus`) and refused, naming
     ``--data``, when it is not found."""
     from postag.corpus import differing_splits, find_corpus, locate_corpus
-
-    from .checkpoint import Checkpoint
+    from postag.export.train.checkpoint import Checkpoint
 
     ckpt = Checkpoint.load(checkpoint)
     want = ckpt.corpus_sha256()
@@ -99,34 +83,6 @@ def export_corpus(opts: Options, checkpoint: Path, data: str | None) -> Corpus:
         raise CorpusError(
             f"{checkpoint} was trained on {ckpt.corpus_files()}, which was not found: {exc}"
         ) from None
-
-
-def corpus_file(data: str | None, name: str) -> Path:
-    """A split name (train/dev/test) of the located corpus, or a CoNLL-U file path."""
-    from postag.corpus import SPLITS, locate_corpus
-
-    return locate_corpus(data).path(name) if name in SPLITS else Path(name)
-
-
-def training_sentences(ckpt: Any, data: str | None, opts: Options) -> list | None:
-    """The checkpoint's training split, for the unseen-bigram count of ``postag eval``:
-    the corpus' train file when its sha256 is the one the checkpoint recorded, else None
-    (said, not guessed)."""
-    from postag.corpus import locate_corpus
-    from postag.data import read_conllu
-    from postag.errors import CorpusError
-    from postag.files import sha256_file
-
-    try:
-        train = locate_corpus(data).path("train")
-    except CorpusError:
-        opts.echo("no training split found: unseen-bigram counts left out")
-        return None
-    want = (ckpt.corpus_sha256() or {}).get("train")
-    if not want or sha256_file(train) != want:
-        opts.echo(f"{train} is not the checkpoint's training data: unseen-bigram counts left out")
-        return None
-    return read_conllu(train)
 
 
 def _hp(name: str, typ: type | click.ParamType, help: str) -> click.Option:  # noqa: A002
@@ -201,11 +157,10 @@ def train_and_report(
     """Train, score on test, write checkpoint + curve + metrics, print a summary."""
     from postag.corpus import corpus_identity
     from postag.data import read_conllu
-
-    from .config import PRESETS, ModelConfig, TrainConfig
-    from .evaluate import evaluate_checkpoint
-    from .trainer import plot_history
-    from .trainer import train as run_training
+    from postag.export.train.config import PRESETS, ModelConfig, TrainConfig
+    from postag.export.train.evaluate import evaluate_checkpoint
+    from postag.export.train.trainer import plot_history
+    from postag.export.train.trainer import train as run_training
 
     model_cfg, train_cfg = PRESETS[preset]
     chosen = {k: v for k, v in hp.items() if v is not None}
@@ -296,18 +251,19 @@ def evaluate(
     plot: str | None,
 ) -> None:
     """Score CHECKPOINT on a CoNLL-U FILE (or the corpus' dev/test split): accuracy per
-    head (UPOS, XPOS, UFeats) and AllTags, known/unknown words, and for one head (--head)
-    per-label precision/recall/F1 and the confusion matrix."""
+    head (UPOS, XPOS, UFeats as whole FEATS strings) and AllTags, known/unknown words; the
+    CoNLL 2018 shared task's UPOS/XPOS/UFeats/AllTags (UFeats: universal features only, as
+    conll18_ud_eval.py scores --conllu-out); for one head (--head) per-label
+    precision/recall/F1 and the confusion matrix."""
     use_torch(opts)
     from postag.data import read_conllu, write_conllu_with_tags
-
-    from .checkpoint import Checkpoint
-    from .evaluate import evaluate_checkpoint
+    from postag.export.train.checkpoint import Checkpoint
+    from postag.export.train.evaluate import evaluate_checkpoint
 
     ckpt = Checkpoint.load(checkpoint)
     path = corpus_file(data, file)
     sentences = read_conllu(path)
-    result = evaluate_checkpoint(ckpt, sentences, training_sentences(ckpt, data, opts))
+    result = evaluate_checkpoint(ckpt, sentences, training_sentences(ckpt, data, opts.echo))
     if head not in result.heads:
         raise click.ClickException(
             f"this model has no {head} head (heads: {', '.join(result.heads)})"
@@ -363,9 +319,8 @@ def export_cmd(
     from postag.cli.tag import pct
     from postag.contract import HEAD_NAMES
     from postag.data import read_conllu
+    from postag.export.bundle import build_bundle
     from postag.layout import MODEL_FILES
-
-    from .bundle import build_bundle
 
     path = Path(checkpoint) if checkpoint else DEFAULT_CKPT_DIR / "default.pt"
     if not path.exists():
@@ -419,7 +374,7 @@ def verify(opts: Options, bundle: str, checkpoint: str | None, data: str | None)
     identity, int8 accuracy on the corpus split the export scored), one ✓/✗ line per
     check and the verdict; exits non-zero on any ✗."""
     use_torch(opts)
-    from .bundle import verify_bundle
+    from postag.export.gate import verify_bundle
 
     report = verify_bundle(bundle, checkpoint, data, threads=opts.threads, log=click.echo)
     if not report.ok:
@@ -446,11 +401,10 @@ def parity(
     use_torch(opts)
     from postag.bundle import load_manifest
     from postag.data import read_conllu
-
-    from .backends import bundle_backends, cuda_available
-    from .bundle import bundle_checkpoint
-    from .checkpoint import Checkpoint
-    from .parity import compare_backends, markdown_table, write_report
+    from postag.export.backends import bundle_backends, cuda_available
+    from postag.export.bundle import bundle_checkpoint
+    from postag.export.parity import compare_backends, markdown_table, write_report
+    from postag.export.train.checkpoint import Checkpoint
 
     man = load_manifest(bundle)
     ckpt_path = bundle_checkpoint(man, checkpoint)
@@ -518,10 +472,9 @@ def bench(
     cold start, sizes and the roofline. Prints the table; writes JSON, markdown, PNGs."""
     use_torch(opts)
     from postag.bundle import load_manifest
-
-    from .backends import cuda_available
-    from .bench import markdown, run_bench
-    from .bundle import bundle_checkpoint
+    from postag.export.backends import cuda_available
+    from postag.export.bench.suite import markdown, run_bench
+    from postag.export.bundle import bundle_checkpoint
 
     try:
         sweep = [int(h) for h in size_sweep.split(",") if h.strip()]

@@ -1,17 +1,24 @@
-"""The bundle's model card (MODEL_CARD.md): what the model tags (every head and its
-label count), its accuracy per head for PyTorch and every ONNX graph, the verification
-results, the files and how to load it.
+"""The model cards (MODEL_CARD.md), one writer for both kinds of bundle: the full bundle's
+(:func:`model_card`: what the model tags, accuracy per head for PyTorch and every ONNX
+graph, the verification results, the files and how to load it) and the slim bundle's
+(:func:`slim_card`: what was derived and measured). Both take the data section (license
+and attribution from the corpus registry, :func:`postag.registry.data_license`) and the
+limitations from the same functions.
 
     (bundle / MODEL_CARD).write_text(model_card(manifest, sizes), "utf-8")
+    (slim / MODEL_CARD).write_text(slim_card(manifest), "utf-8")
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from postag.bundle import metric_key
+from postag.cli.tag import pct
 from postag.contract import HEAD_NAMES
 from postag.layout import FAST_INT8, FAST_MODEL, MODEL, MODEL_INT8, TORCHSCRIPT
+from postag.registry import data_license
 
 #: What each head's labels are, for the card's first paragraph.
 LABEL_KINDS = {
@@ -59,7 +66,7 @@ def _summary(m: dict[str, Any], heads: dict[str, list[str]]) -> str:
     )
     outputs = ", ".join(f"one of {len(v)} {LABEL_KINDS[h]}" for h, v in heads.items())
     return (
-        f"A {kind} tagger for English, produced by postag {m['producers']['postag']}. "
+        f"A {kind} tagger{for_language(m)}, produced by postag {m['producers']['postag']}. "
         f"Input: pre-tokenized words (UD tokenization); output per word: {outputs}."
     )
 
@@ -110,7 +117,6 @@ def decoding(cfg: dict[str, Any]) -> str:
 def model_card(m: dict[str, Any], sizes: dict[str, int]) -> str:
     cfg, met, ev = m["model_config"], m.get("metrics", {}), m.get("evaluation", {})
     heads = heads_of(m)
-    corpus = m.get("corpus", {})
     val = m.get("validation", {}).get("backends", {})
     arch = (
         f"word embedding {cfg['word_dim']}"
@@ -136,12 +142,7 @@ def model_card(m: dict[str, Any], sizes: dict[str, int]) -> str:
         f"{', '.join(s['name'] + str(s['axes']) for s in m['contract']['outputs'])};"
         f" ONNX opset {m['contract']['opset']}.",
         "",
-        "## Data",
-        f"- Trained on {corpus.get('name', 'unknown corpus')} (train split; "
-        "early stopping on dev).",
-        "- UD English EWT is licensed CC BY-SA 4.0 (Universal Dependencies, "
-        "https://github.com/UniversalDependencies/UD_English-EWT); models trained on it are "
-        "commonly distributed under the same terms — check your use against the license.",
+        *data_section(m),
         "",
         *_metrics(list(heads), met, ev),
         "",
@@ -165,9 +166,161 @@ def model_card(m: dict[str, Any], sizes: dict[str, int]) -> str:
         "lengths)` returns a list of log-probability tensors, one per head in the order "
         "above (TorchScript is deprecated in torch 2.13; kept for users who need it).",
         "",
-        "## Limitations",
-        "- English web text of the EWT genres; gold (UD-style) tokenization is assumed.",
-        "- No pretrained embeddings; unknown words are tagged from their characters.",
+        *limitations(m),
         "",
     ]
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------- shared by both cards
+
+
+#: Corpus name prefix → the language and text its models are for (the Limitations line).
+CORPUS_TEXT = {
+    "UD_English-EWT": ("English", "English web text of the EWT genres"),
+    "UD_French-Sequoia": ("French", "French text of the Sequoia genres"),
+}
+
+
+def _corpus(m: dict[str, Any]) -> str | None:
+    return (m.get("corpus") or {}).get("name")
+
+
+def for_language(m: dict[str, Any]) -> str:
+    """ " for English" where the training corpus says which language, else ""."""
+    for prefix, (language, _) in CORPUS_TEXT.items():
+        if (_corpus(m) or "").startswith(prefix):
+            return f" for {language}"
+    return ""
+
+
+def data_section(m: dict[str, Any]) -> list[str]:
+    """The training data, its license (from the corpus registry: a model carries the
+    license of the treebank it was trained on) and attribution."""
+    corpus = _corpus(m)
+    lic = data_license(corpus)
+    return [
+        "## Data, license and attribution",
+        f"- Trained on {corpus or 'an unnamed corpus'} (train split; early stopping on dev).",
+        *(
+            [
+                f"- The training data is licensed {lic.name}, {lic.url}; this model, "
+                "derived from it, is distributed under the same license.",
+                f"- Attribution: {lic.attribution}",
+            ]
+            if lic
+            else ["- The training data's license applies to this model: check it."]
+        ),
+    ]
+
+
+def limitations(m: dict[str, Any]) -> list[str]:
+    """What the model is not for."""
+    text = next(
+        (t for p, (_, t) in CORPUS_TEXT.items() if (_corpus(m) or "").startswith(p)),
+        f"text like {_corpus(m) or 'its training corpus'}",
+    )
+    return [
+        "## Limitations",
+        f"- {text}; gold (UD-style) tokenization is assumed.",
+        "- No pretrained embeddings; unknown words are tagged from their characters.",
+    ]
+
+
+# ------------------------------------------------------------------- the slim card
+
+
+def slim_card(m: dict[str, Any]) -> str:
+    """The slim bundle's MODEL_CARD.md: what it is and was derived from, accuracy per
+    head, parity and batch invariance, data license and attribution, how to use and
+    regenerate it."""
+    from postag.export.model_card import heads_of
+
+    d = m["derived_from"]
+    mes = d["measured"]
+    heads = list(heads_of(m))
+    split = mes["split"]
+    met = m.get("metrics") or {}
+    names = " | ".join(HEAD_NAMES[h] for h in heads)
+    labels = ", ".join(f"{HEAD_NAMES[h]} ({len(v)} labels)" for h, v in heads_of(m).items())
+    val = d["source_validation"]
+    return "\n".join(
+        [
+            f"# {m['name']} {m['version']} (slim: {d['model']})",
+            "",
+            f"A part-of-speech tagger{for_language(m)}: per word {labels}. This is the slim "
+            f"form of the bundle {d['name']} {d['version']} (identity "
+            f"`{m['manifest_sha256'][:12]}…`, the same as the full bundle's): only what the "
+            "runtime needs, derived by `postag slim` from the full, verified bundle "
+            f"(`{d['source']}`, {val['checks']} verification checks, "
+            f"{'passed' if val['ok'] else 'NOT passed'}).",
+            "",
+            "## What is shipped",
+            f"- `{d['model']}`: made from the full bundle's `{d['from_model']}` "
+            f"(sha256 `{d['from_model_sha256'][:12]}…`); storage: {d['storage']}.",
+            f"- {', '.join(f'`{f}`' for f in sorted(m['vocab_files'].values()))}, "
+            f"`{m['fast_path']['forms']}`: vocabularies, label lists and the fast graph's "
+            "form list, as in the full bundle.",
+            f"- Size: {d['bytes'] / 1e6:.2f} MB ({d['zip_bytes'] / 1e6:.2f} MB "
+            "zip-compressed, as in a wheel).",
+            "",
+            f"## Accuracy per head ({split} split, {mes['sentences']:,} sentences, "
+            f"{mes['tokens']:,} tokens, gold tokenization)",
+            f"| model | {names} |",
+            "|---|" + "---|" * len(heads),
+            acc_row("PyTorch (checkpoint)", [met.get(metric_key(split, h)) for h in heads]),
+            acc_row(
+                f"full bundle, `{FAST_MODEL}` (float32)",
+                [mes["reference_accuracy"][h] for h in heads],
+            ),
+            acc_row(f"this bundle, `{d['model']}`", [mes["accuracy"][h] for h in heads]),
+            "",
+            "## Parity and batch invariance",
+            f"Against the full bundle's `{FAST_MODEL}` on the same tokens; alone vs batched: "
+            "each sentence tagged on its own vs in the default length buckets "
+            f"(≤ {mes['max_batch_tokens']:,} padded tokens per run).",
+            "",
+            "| head | labels equal to float32 | max abs Δ log-prob | tokens changed alone "
+            "vs batched | sentences changed |",
+            "|---|---|---|---|---|",
+            *[
+                f"| {HEAD_NAMES[h]} | {100 * mes['agreement'][h]:.3f}% | "
+                f"{mes['max_abs_diff'][h]:.2e} | {bi['tokens_changed']} | "
+                f"{bi['sentences_changed']} |"
+                for h, bi in mes["batch_invariance"].items()
+            ],
+            "",
+            f"The gate `postag slim` holds it to: labels equal on ≥ "
+            f"{100 * d['gate']['min_tag_agreement']:.1f}% of tokens and accuracy within "
+            f"{100 * d['gate']['max_accuracy_drop']:.1f} pt, per head.",
+            "",
+            *data_section(m),
+            "",
+            "## Use",
+            "```python",
+            "from postag import Tagger",
+            "",
+            "tagger = Tagger.load()  # postag's default model (or Tagger.load('BUNDLE_DIR'))",
+            'tagger.tag(["The", "cat", "sat", "."])',
+            "```",
+            '`echo "The cat sat." | postag tag`. It has no int8 graph, TorchScript or '
+            "checkpoint: `--int8`, `postag verify`, `parity` and `bench` need the full bundle.",
+            "",
+            "## Regenerate",
+            f"`make default-model` (`postag slim {d['source']} --out <this directory>`), after "
+            "`make export`.",
+            "",
+            *limitations(m),
+            "",
+        ]
+    )
+
+
+def acc_row(label: str, values: Sequence[float | None]) -> str:
+    """One row of the card's accuracy table."""
+    return f"| {label} | " + " | ".join(percent(v) for v in values) + " |"
+
+
+def percent(value: float | None) -> str:
+    """An accuracy as ``95.82%``; "—" when not measured."""
+    return "—" if value is None else f"{pct(value)}%"

@@ -3,10 +3,10 @@
     postag parity artifacts/postag-en-ewt --split test --out artifacts/parity
 
 writes ``parity.json`` and ``parity.md`` (per backend and head: sentences, label
-agreement, identical sentences, max/mean abs diff) and exits non-zero when a backend fails
-the gate's rule (:func:`~.verify.gate`) on any head: an fp32 backend disagrees on any label
-or exceeds atol, or an int8 one falls below the contract's agreement rate over the split.
-"""
+agreement, identical sentences, max/mean abs diff) and exits non-zero when a backend
+fails the gate's rule (:func:`postag.export.gate.gate`) on any head: an fp32 backend
+disagrees on any label or exceeds atol, or an int8 one falls below the contract's
+agreement rate over the split."""
 
 from __future__ import annotations
 
@@ -19,13 +19,12 @@ import numpy as np
 
 from postag.batching import MAX_BATCH_TOKENS, run_batched
 from postag.contract import IOContract, decoded
+from postag.export.backends import Backend
+from postag.export.gate import gate
+from postag.export.train.model import TaggerModel
+from postag.export.train.predict import as_heads, torch_heads_runner
 from postag.files import atomic_write_bytes
 from postag.vocab import Encoder
-
-from .backends import Backend
-from .model import TaggerModel
-from .predict import as_heads, torch_heads_runner
-from .verify import gate
 
 
 def head_stats(

@@ -23,18 +23,17 @@ source bundle, the graph's storage and what was measured. The graph (:data:`SLIM
   quantisation takes activation scales from the whole batch).
 
 The graph must keep the source's float32 fast graph's labels on the split the export
-scored (:data:`MIN_TAG_AGREEMENT` of the tokens, per head) and its accuracy
-(:data:`MAX_ACCURACY_DROP`); otherwise :class:`ParityError` and nothing is written. Also
-measured and recorded: accuracy per head, max |Δ log-prob|, batch invariance (every
-sentence alone vs in the default length buckets: tokens and sentences whose label
-changes, per head) and the size, raw and zip-compressed (as in a wheel).
+scored and its accuracy, per head (the slim gate, :class:`postag.export.gate.SlimGate`);
+otherwise :class:`ParityError` and nothing is written. Also measured and recorded:
+accuracy per head, max |Δ log-prob|, batch invariance (every sentence alone vs in the
+default length buckets: tokens and sentences whose label changes, per head) and the
+size, raw and zip-compressed (as in a wheel).
 """
 
 from __future__ import annotations
 
 import io
 import json
-import logging
 import shutil
 import tempfile
 import zipfile
@@ -55,10 +54,13 @@ from postag.bundle import (
     sentences_sha256,
 )
 from postag.cli import Options, data_option, require_extra
-from postag.cli.tag import pct
 from postag.contract import HEAD_NAMES, decoded
 from postag.data import Sentence
 from postag.errors import BundleError, ParityError
+from postag.export.gate import SlimGate
+from postag.export.graphs.storage import compact_graph, fp16_storage
+from postag.export.model_card import percent, slim_card
+from postag.export.splits import scored_sentences
 from postag.files import atomic_dir
 from postag.layout import (
     FAST_COMPACT,
@@ -90,55 +92,12 @@ SLIM_GRAPHS = {
         "from the whole batch",
     ),
 }
-#: The gate: per head, the share of tokens whose label equals the float32 fast graph's,
-#: and the largest accuracy drop allowed against it.
-MIN_TAG_AGREEMENT = 0.999
-MAX_ACCURACY_DROP = 0.001
-#: Float weights with fewer elements stay float32 (biases: nothing to gain).
-FP16_MIN_ELEMENTS = 4096
 #: The manifest fields a slim bundle does not carry over: they describe the full
 #: bundle's other files (its graphs, the gate's records, the checkpoint beside it).
 DROPPED_FIELDS = ("files", "validation", "evaluation", "gate", "checkpoint")
 
 
 # ------------------------------------------------------------------------ the graph
-
-
-def fp16_storage(src: Path, dst: Path, min_elements: int = FP16_MIN_ELEMENTS) -> None:
-    """``src`` with every float32 initializer of ``min_elements``+ stored as float16 and
-    cast back to float32 by a ``Cast`` node at the top of the graph (metadata kept)."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    proto = onnx.load_model(str(src))
-    graph = proto.graph
-    casts = []
-    for init in list(graph.initializer):
-        if init.data_type != TensorProto.FLOAT or int(np.prod(init.dims)) < min_elements:
-            continue
-        half = numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float16))
-        half.name = f"{init.name}.fp16"
-        graph.initializer.remove(init)
-        graph.initializer.append(half)
-        casts.append(helper.make_node("Cast", [half.name], [init.name], to=TensorProto.FLOAT))
-    nodes = list(graph.node)
-    del graph.node[:]
-    graph.node.extend(casts + nodes)
-    onnx.checker.check_model(proto)
-    onnx.save_model(proto, str(dst))
-
-
-def compact_graph(src: Path, dst: Path) -> None:
-    """The ``compact`` graph of the fast graph ``src`` (see the module docstring)."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    logging.getLogger().setLevel(logging.ERROR)  # the quantiser logs advice on the root logger
-    with tempfile.TemporaryDirectory() as tmp:
-        tables = Path(tmp) / "tables.onnx"
-        quantize_dynamic(
-            str(src), str(tables), weight_type=QuantType.QUInt8, op_types_to_quantize=["Gather"]
-        )
-        fp16_storage(tables, dst)
 
 
 def write_graph(source: Manifest, graph: str, dst: Path) -> None:
@@ -242,28 +201,6 @@ def zip_bytes(paths: Sequence[Path]) -> int:
     return len(buf.getvalue())
 
 
-@dataclass(frozen=True)
-class Gate:
-    """What a slim graph must keep of the float32 fast graph, per head."""
-
-    min_tag_agreement: float = MIN_TAG_AGREEMENT
-    max_accuracy_drop: float = MAX_ACCURACY_DROP
-
-    def failures(self, measured: dict[str, Any]) -> list[str]:
-        """One line per head that fails the gate (none: passed)."""
-        bad = []
-        for head, agree in measured["agreement"].items():
-            drop = measured["reference_accuracy"][head] - measured["accuracy"][head]
-            if agree < self.min_tag_agreement or drop > self.max_accuracy_drop:
-                bad.append(
-                    f"{HEAD_NAMES[head]}: labels agree with {FAST_MODEL} on "
-                    f"{100 * agree:.3f}% of tokens (≥ {100 * self.min_tag_agreement:.1f}% "
-                    f"needed), accuracy drop {100 * drop:.2f} pt (≤ "
-                    f"{100 * self.max_accuracy_drop:.1f} pt allowed)"
-                )
-        return bad
-
-
 # ----------------------------------------------------------------------- the bundle
 
 
@@ -328,7 +265,7 @@ def build_slim(
     graph: str = "compact",
     threads: int = 0,
     log: Callable[[str], None] = print,
-    gate: Gate = Gate(),
+    gate: SlimGate = SlimGate(),
 ) -> dict[str, Any]:
     """Derive, measure, gate and publish a slim bundle of the full bundle ``bundle`` at
     ``out`` (atomically: a failed gate writes nothing). ``sentences``: (split, gold
@@ -374,7 +311,7 @@ def slim_manifest(
     split: str,
     sentences: Sequence[Sentence],
     cand: Candidate,
-    gate: Gate,
+    gate: SlimGate,
 ) -> dict[str, Any]:
     """The slim bundle's manifest (its ``files`` still to be listed): the source's fields
     (the identity ones unchanged), the shipped graph's ``evaluation``, ``derived_from``."""
@@ -433,121 +370,6 @@ def measure_lines(cand: Candidate) -> list[str]:
     return lines
 
 
-# ------------------------------------------------------------------------- the card
-
-
-def slim_card(m: dict[str, Any]) -> str:
-    """The slim bundle's MODEL_CARD.md: what it is and was derived from, accuracy per
-    head, parity and batch invariance, data license and attribution, how to use and
-    regenerate it."""
-    from postag.registry import data_license
-
-    from .model_card import heads_of
-
-    d = m["derived_from"]
-    mes = d["measured"]
-    heads = list(heads_of(m))
-    corpus = (m.get("corpus") or {}).get("name")
-    lic = data_license(corpus)
-    split = mes["split"]
-    met = m.get("metrics") or {}
-    names = " | ".join(HEAD_NAMES[h] for h in heads)
-    labels = ", ".join(f"{HEAD_NAMES[h]} ({len(v)} labels)" for h, v in heads_of(m).items())
-    val = d["source_validation"]
-    return "\n".join(
-        [
-            f"# {m['name']} {m['version']} (slim: {d['model']})",
-            "",
-            f"A part-of-speech tagger for English: per word {labels}. This is the slim "
-            f"form of the bundle {d['name']} {d['version']} (identity "
-            f"`{m['manifest_sha256'][:12]}…`, the same as the full bundle's): only what the "
-            "runtime needs, derived by `postag slim` from the full, verified bundle "
-            f"(`{d['source']}`, {val['checks']} verification checks, "
-            f"{'passed' if val['ok'] else 'NOT passed'}).",
-            "",
-            "## What is shipped",
-            f"- `{d['model']}`: made from the full bundle's `{d['from_model']}` "
-            f"(sha256 `{d['from_model_sha256'][:12]}…`); storage: {d['storage']}.",
-            f"- {', '.join(f'`{f}`' for f in sorted(m['vocab_files'].values()))}, "
-            f"`{m['fast_path']['forms']}`: vocabularies, label lists and the fast graph's "
-            "form list, as in the full bundle.",
-            f"- Size: {d['bytes'] / 1e6:.2f} MB ({d['zip_bytes'] / 1e6:.2f} MB "
-            "zip-compressed, as in a wheel).",
-            "",
-            f"## Accuracy per head ({split} split, {mes['sentences']:,} sentences, "
-            f"{mes['tokens']:,} tokens, gold tokenization)",
-            f"| model | {names} |",
-            "|---|" + "---|" * len(heads),
-            acc_row("PyTorch (checkpoint)", [met.get(metric_key(split, h)) for h in heads]),
-            acc_row(
-                f"full bundle, `{FAST_MODEL}` (float32)",
-                [mes["reference_accuracy"][h] for h in heads],
-            ),
-            acc_row(f"this bundle, `{d['model']}`", [mes["accuracy"][h] for h in heads]),
-            "",
-            "## Parity and batch invariance",
-            f"Against the full bundle's `{FAST_MODEL}` on the same tokens; alone vs batched: "
-            "each sentence tagged on its own vs in the default length buckets "
-            f"(≤ {mes['max_batch_tokens']:,} padded tokens per run).",
-            "",
-            "| head | labels equal to float32 | max abs Δ log-prob | tokens changed alone "
-            "vs batched | sentences changed |",
-            "|---|---|---|---|---|",
-            *[
-                f"| {HEAD_NAMES[h]} | {100 * mes['agreement'][h]:.3f}% | "
-                f"{mes['max_abs_diff'][h]:.2e} | {bi['tokens_changed']} | "
-                f"{bi['sentences_changed']} |"
-                for h, bi in mes["batch_invariance"].items()
-            ],
-            "",
-            f"The gate `postag slim` holds it to: labels equal on ≥ "
-            f"{100 * d['gate']['min_tag_agreement']:.1f}% of tokens and accuracy within "
-            f"{100 * d['gate']['max_accuracy_drop']:.1f} pt, per head.",
-            "",
-            "## Data, license and attribution",
-            f"- Trained on {corpus or 'an unnamed corpus'} (train split; early stopping on dev).",
-            *(
-                [
-                    f"- The training data is licensed {lic.name}, {lic.url}; this model, "
-                    "derived from it, is distributed under the same license.",
-                    f"- Attribution: {lic.attribution}",
-                ]
-                if lic
-                else ["- The training data's license applies to this model: check it."]
-            ),
-            "",
-            "## Use",
-            "```python",
-            "from postag import Tagger",
-            "",
-            "tagger = Tagger.load()  # postag's default model (or Tagger.load('BUNDLE_DIR'))",
-            'tagger.tag(["The", "cat", "sat", "."])',
-            "```",
-            '`echo "The cat sat." | postag tag`. It has no int8 graph, TorchScript or '
-            "checkpoint: `--int8`, `postag verify`, `parity` and `bench` need the full bundle.",
-            "",
-            "## Regenerate",
-            f"`make default-model` (`postag slim {d['source']} --out <this directory>`), after "
-            "`make export`.",
-            "",
-            "## Limitations",
-            "- English web text of the EWT genres; gold (UD-style) tokenization is assumed.",
-            "- No pretrained embeddings; unknown words are tagged from their characters.",
-            "",
-        ]
-    )
-
-
-def acc_row(label: str, values: Sequence[float | None]) -> str:
-    """One row of the card's accuracy table."""
-    return f"| {label} | " + " | ".join(percent(v) for v in values) + " |"
-
-
-def percent(value: float | None) -> str:
-    """An accuracy as ``95.82%``; "—" when not measured."""
-    return "—" if value is None else f"{pct(value)}%"
-
-
 # ----------------------------------------------------------------------- the command
 
 
@@ -581,8 +403,6 @@ def slim_cmd(
     require_extra(("onnx",), "postag slim needs onnx", "export")
     if not compare and out is None:
         raise click.UsageError("give --out DIR (or --compare to measure without writing)")
-    from .bundle import scored_sentences
-
     split, sentences = scored_sentences(check_source(bundle), data)
     if compare:
         for cand in compare_graphs(bundle, sentences, opts.threads):

@@ -15,6 +15,14 @@ name) if set, else the shipped model. Names compare without case, ``_`` as ``-``
 optional ``postag-`` prefix: ``en-ewt``, ``en_ewt`` and ``postag-en-ewt`` are one name.
 Anything else is a :class:`~postag.errors.BundleError` saying how to get a model.
 
+**Names that resolve to nothing** are a :class:`~postag.errors.BundleError`, never another
+exception and never the default: an empty (or blank) name — ``--model ""``, often an
+unset shell variable, or ``Tagger.load("")`` — is refused (no argument at all, ``None``,
+is what means the default); a name the file system cannot take (too long, a NUL, a
+directory that cannot be searched) says why in one line. An empty or blank
+``POSTAG_BUNDLE`` counts as unset. Messages show at most :data:`SHOWN_CHARS` characters
+of a name, control characters escaped.
+
 A model package's entry point names a function that returns its bundle directory;
 listing or resolving a name imports the package (a module of two lines that
 ``postag package`` writes), never the bundle's models.
@@ -38,6 +46,8 @@ SHIPPED_NAME = "en-ewt"
 SHIPPED_DIR = Path(__file__).resolve().parent / "models" / SHIPPED_NAME
 #: The environment variable that names the default bundle (a directory or a name).
 ENV = "POSTAG_BUNDLE"
+#: Error messages show at most this many characters of a name (and how many it has).
+SHOWN_CHARS = 80
 #: How to get a model, for every "no such model" message.
 HOW_TO_GET = (
     f"To get one: pass a bundle directory (--bundle DIR, or set {ENV}=DIR), make one with "
@@ -125,20 +135,40 @@ class Resolved:
 def resolve(spec: str | Path | None = None) -> Resolved:
     """The bundle directory ``spec`` means, and how (see the module docstring)."""
     via = ""
-    if spec is None or str(spec) == "":
-        spec = os.environ.get(ENV) or None
-        if spec is None:
+    if spec is None:
+        spec = os.environ.get(ENV, "")
+        if not spec.strip():  # unset, empty or blank: the default
             return Resolved(_shipped_dir(), "the model shipped with postag (the default)")
         via = f" (from {ENV})"
-    path = Path(spec)
-    if path.is_dir():
-        return Resolved(path, f"a bundle directory{via.replace(' (', ', ').rstrip(')')}")
+    elif isinstance(spec, str) and not spec.strip():
+        raise BundleError(
+            f"an empty model name ({spec!r}; an unset variable?): give a bundle directory "
+            "or an installed model's name, or none at all for the default "
+            f"(${ENV}, else the model shipped with postag)"
+        )
     text = str(spec)
+    path = Path(spec)
+    try:
+        is_dir = path.is_dir()
+    except (OSError, ValueError) as exc:  # too long, a NUL, a directory not searchable
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise BundleError(f"{shown(text)}{via}: cannot be a bundle directory ({reason})") from None
+    if is_dir:
+        return Resolved(path, f"a bundle directory{via.replace(' (', ', ').rstrip(')')}")
     if _is_name(text):
         model = find_model(text)
         if model is not None and model.path is not None:
             return Resolved(model.path, f"the installed model {model.name} ({model.source}){via}")
     raise BundleError(not_found(text, via))
+
+
+def shown(name: str) -> str:
+    """``name`` as a message shows it: one line (control and other unprintable characters
+    escaped), at most :data:`SHOWN_CHARS` characters and then how many it has."""
+    text = name if name.isprintable() else name.encode("unicode_escape").decode("ascii")
+    if len(text) <= SHOWN_CHARS:
+        return text
+    return f"{text[:SHOWN_CHARS]}… ({len(name):,} characters)"
 
 
 def resolve_bundle(spec: str | Path | None = None) -> Path:
@@ -164,7 +194,7 @@ def not_found(spec: str, origin: str = "") -> str:
     """The message for a bundle that is neither a directory nor an installed name."""
     names = ", ".join(m.name for m in installed_models() if m.path is not None)
     return (
-        f"{spec}{origin}: not a bundle directory, nor the name of an installed model "
+        f"{shown(spec)}{origin}: not a bundle directory, nor the name of an installed model "
         f"(installed: {names or 'none'}). {HOW_TO_GET}"
     )
 
@@ -190,6 +220,14 @@ DATA_LICENSES = {
         "Treebank (LDC2012T13); Natalia Silveira, Timothy Dozat, Marie-Catherine de "
         "Marneffe, Samuel Bowman, Miriam Connor, John Bauer and Christopher D. Manning. "
         "2014. A Gold Standard Dependency Corpus for English. In Proceedings of LREC 2014.",
+    ),
+    "UD_French-Sequoia": DataLicense(
+        "LGPL-LR",
+        "Lesser General Public License For Linguistic Resources (LGPL-LR)",
+        "https://github.com/UniversalDependencies/UD_French-Sequoia/blob/master/LICENSE.txt",
+        "Universal Dependencies French Sequoia (UD_French-Sequoia, "
+        "https://github.com/UniversalDependencies/UD_French-Sequoia), converted from "
+        "SUD_French-Sequoia and the French Sequoia corpus (http://deep-sequoia.inria.fr).",
     ),
 }
 

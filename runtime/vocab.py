@@ -2,7 +2,7 @@
 
 A vocabulary is a plain JSON list of strings; position = id, with ``<pad>`` = 0 and
 ``<unk>`` = 1 fixed for words and characters. The tag set is a plain list too, without
-specials: the output layer has exactly one unit per tag. Normalisation (documented in the README):
+specials: the output layer has exactly one unit per tag. Normalisation (docs/training.md):
 
 * **Unicode**: every lookup (word and character table) is on the NFC form of the token
   (:func:`nfc`), so decomposed text ("cafe\u0301") gets the same ids as composed text

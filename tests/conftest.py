@@ -104,8 +104,8 @@ def make_toy_bundle(
     corpus and export it as a verified bundle. Returns (bundle, checkpoint, corpus)."""
     from postag.data import read_conllu
     from postag.export.bundle import build_bundle
-    from postag.export.config import ModelConfig, TrainConfig
-    from postag.export.trainer import train
+    from postag.export.train.config import ModelConfig, TrainConfig
+    from postag.export.train.trainer import train
 
     corpus = write_toy_corpus(root / "corpus")
     dev = read_conllu(corpus / "toy-ud-dev.conllu")

@@ -46,6 +46,32 @@ COMMANDS = {
     "slim": "postag.export.slim:slim_cmd",
 }
 
+#: Each command's page in docs/ (``make docs`` builds the site): its ``--help`` ends with it.
+DOCS = {
+    "tag": "tagging.md",
+    "info": "tagging.md",
+    "serve": "serving.md",
+    "loadtest": "serving.md",
+    "export-triton": "serving.md",
+    "spark-tag": "spark.md",
+    "spark-bench": "spark.md",
+    "models": "models.md",
+    "package": "models.md",
+    "train": "training.md",
+    "eval": "training.md",
+    "export": "export.md",
+    "verify": "export.md",
+    "parity": "export.md",
+    "bench": "performance.md",
+    "slim": "export.md",
+}
+
+
+def docs_epilog(page: str) -> str:
+    """The last line of a ``--help``: where the command's documentation is."""
+    return f"Docs: docs/{page} in the postag repository (`make docs`: the site)."
+
+
 #: The commands that run a model: each also takes ``--threads`` after its name.
 MODEL_COMMANDS = (
     "tag",
@@ -91,9 +117,10 @@ def os_error_message(exc: OSError) -> str:
 
 
 class PostagGroup(click.Group):
-    """Lazily imported commands. postag's typed errors and operating-system errors become
-    a one-line message and exit code 1; Ctrl-C exits with 130; a reader that closes the
-    pipe (``postag tag f | head -1``) ends the command quietly (click: exit code 1)."""
+    """Lazily imported commands. postag's typed errors, operating-system errors and
+    running out of memory become a one-line message and exit code 1; Ctrl-C exits with
+    130; a reader that closes the pipe (``postag tag f | head -1``) ends the command
+    quietly (click: exit code 1)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
@@ -106,6 +133,7 @@ class PostagGroup(click.Group):
         command = getattr(importlib.import_module(module), attr)
         if cmd_name in MODEL_COMMANDS and not any(p.name == "threads" for p in command.params):
             command.params.append(threads_option())
+        command.epilog = docs_epilog(DOCS[cmd_name])
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -115,6 +143,10 @@ class PostagGroup(click.Group):
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:
             raise Interrupted("interrupted") from None
+        except MemoryError:  # a memory limit (ulimit -v, a container): one line, no traceback
+            raise click.ClickException(
+                "out of memory: this process may not have what the command needs"
+            ) from None
         except OSError as exc:
             if exc.errno == errno.EPIPE:
                 raise  # click quiets a broken pipe
@@ -209,7 +241,11 @@ def require_spark() -> None:
         raise click.ClickException("Spark needs Java 17: install it or set JAVA_HOME")
 
 
-@click.group(cls=PostagGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=PostagGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=docs_epilog("index.md"),
+)
 @click.option(
     "--threads",
     type=click.IntRange(min=0),

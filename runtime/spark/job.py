@@ -60,7 +60,7 @@ def spark_session(master: str | None, batch_rows: int = 2048) -> SparkSession:
     """A quiet session for one job: Arrow batches of ``batch_rows`` rows, no UI. Python
     workers run this interpreter (``sys.executable``, the environment postag is installed
     in) unless ``PYSPARK_PYTHON`` says otherwise (on a cluster: an environment shipped
-    to the executors, see the README)."""
+    to the executors, see docs/spark.md)."""
     import sys
 
     from pyspark.sql import SparkSession

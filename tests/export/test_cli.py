@@ -205,7 +205,7 @@ def recorded(toy_bundle, tmp_path):
     """The toy checkpoint, saved again recording the toy corpus it was trained on (as
     `postag train` records it): (checkpoint, corpus)."""
     from postag.corpus import corpus_identity, locate_corpus
-    from postag.export.checkpoint import Checkpoint
+    from postag.export.train.checkpoint import Checkpoint
 
     _, ckpt, corpus = toy_bundle
     c = Checkpoint.load(ckpt)
@@ -241,8 +241,8 @@ def test_export_reads_the_corpus_the_checkpoint_records(recorded, tmp_path, monk
     import shutil
 
     from postag.cli import Options
-    from postag.export.checkpoint import Checkpoint
     from postag.export.cli import export_corpus
+    from postag.export.train.checkpoint import Checkpoint
     from tests.conftest import write_toy_corpus
 
     ckpt, corpus = recorded

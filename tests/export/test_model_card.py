@@ -67,3 +67,29 @@ def test_a_upos_only_card_has_upos_alone(upos_bundle):
     assert "| model | UPOS dev | UPOS test |\n|---|---|---|\n" in card
     assert "XPOS" not in card and "AllTags" not in card
     assert "A universal part-of-speech (UPOS) tagger" in card
+
+
+@pytest.mark.parametrize(
+    ("corpus", "license_", "text"),
+    [
+        ("UD_English-EWT", "CC BY-SA 4.0", "English web text of the EWT genres"),
+        ("UD_French-Sequoia", "LGPL-LR", "French text of the Sequoia genres"),
+        ("toy", None, "text like toy"),
+    ],
+)
+def test_both_cards_take_the_license_from_the_corpus_registry(toy_bundle, corpus, license_, text):
+    """The full and the slim card: the license of the treebank the model was trained on
+    (a French model does not claim EWT's), and limitations for its text."""
+    from postag.export.model_card import data_section, limitations
+
+    m = json.loads((toy_bundle[0] / "manifest.json").read_text())
+    m["corpus"] = {**m.get("corpus", {}), "name": corpus}
+    card = model_card(m, {"model.onnx": 1})
+    for lines in (data_section(m), limitations(m)):
+        assert "\n".join(lines) in card
+    if license_:
+        assert f"licensed {license_}" in card or license_ in card
+        assert ("CC BY-SA" in card) == (license_ == "CC BY-SA 4.0")
+    else:
+        assert "check it" in card and "CC BY-SA" not in card
+    assert f"- {text}; gold (UD-style) tokenization is assumed." in card

@@ -13,8 +13,8 @@ from postag.cli import cli
 from postag.contract import CONTRACT
 from postag.export.backends import Backend
 from postag.export.parity import compare_backends, markdown_table, write_report
-from postag.export.predict import torch_heads_runner
-from tests.export.test_verify import WORDS, tiny  # noqa: F401 - the tiny model fixture
+from postag.export.train.predict import torch_heads_runner
+from tests.export.test_gate import WORDS, tiny  # noqa: F401 - the tiny model fixture
 
 
 def torch_runner(model):  # noqa: ANN001, ANN201

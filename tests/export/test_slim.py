@@ -18,11 +18,13 @@ from postag import Tagger
 from postag.bundle import load_manifest
 from postag.cli import cli
 from postag.errors import BundleError, ParityError
-from postag.export.bundle import scored_sentences
-from postag.export.slim import Gate, build_slim, fp16_storage
+from postag.export.gate import SlimGate
+from postag.export.graphs.storage import fp16_storage
+from postag.export.slim import build_slim
+from postag.export.splits import scored_sentences
 from postag.files import sha256_file
 
-LOOSE = Gate(min_tag_agreement=0.99, max_accuracy_drop=0.01)
+LOOSE = SlimGate(min_tag_agreement=0.99, max_accuracy_drop=0.01)
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +114,7 @@ def test_a_failed_gate_writes_nothing(toy_bundle, scored, tmp_path):
     out = tmp_path / "slim"
     out.mkdir()
     (out / "keep.txt").write_text("previous")
-    impossible = Gate(min_tag_agreement=1.01)
+    impossible = SlimGate(min_tag_agreement=1.01)
     with pytest.raises(ParityError, match="fails the slim gate, nothing written"):
         build_slim(toy_bundle[0], out, scored, "compact", 1, lambda _: None, impossible)
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
@@ -158,3 +160,20 @@ def test_slim_command_compares_and_refuses_in_words(toy_bundle, tmp_path):
     else:
         assert res.exit_code == 1 and "fails the slim gate, nothing written" in res.output
         assert not out.exists()
+
+
+def test_slim_runs_without_torch(toy_bundle, tmp_path):
+    """`postag slim` needs onnx and the runtime, never torch (as if it were not installed)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "from postag.cli import main\n"
+        f"sys.argv = ['postag', 'slim', {str(toy_bundle[0])!r}, '--compare',"
+        f" '--data', {str(toy_bundle[2])!r}]\n"
+        "main()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "compact (model.fast.compact.onnx)" in out.stdout

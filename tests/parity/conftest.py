@@ -65,8 +65,8 @@ def dev_sample(subject) -> list[list[str]]:
 
 @pytest.fixture(scope="session")
 def eager(subject):
-    from postag.export.checkpoint import Checkpoint
-    from postag.export.predict import model_keys, torch_heads_runner
+    from postag.export.train.checkpoint import Checkpoint
+    from postag.export.train.predict import model_keys, torch_heads_runner
     from postag.files import sha256_file
 
     recorded = subject.manifest.checkpoint

@@ -46,9 +46,9 @@ def test_swapped_vocabulary_ids_are_caught(subject, eager, backends, dev_sample,
 def test_broken_padding_is_caught(subject, eager, dev_sample):
     """A TorchScript export of the same weights whose backward LSTM runs over the padded
     batch reversed as a whole (padding first): right alone, wrong inside a batch."""
-    from postag.export import model as model_mod
     from postag.export.backends import Backend
-    from postag.export.predict import model_keys, torch_heads_runner
+    from postag.export.train import model as model_mod
+    from postag.export.train.predict import model_keys, torch_heads_runner
 
     class LeakyBiLayer(model_mod.BiLayer):
         def forward(self, x: Tensor, lengths: Tensor) -> Tensor:

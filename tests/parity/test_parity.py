@@ -1,6 +1,6 @@
 """Parity: every backend of a bundle vs eager PyTorch (the original).
 
-Pass or fail is the gate's one rule (:func:`postag.export.verify.gate`), with the
+Pass or fail is the gate's one rule (:func:`postag.export.gate.gate`), with the
 manifest's contract, for every head the model has (UPOS, XPOS, UFeats): fp32 backends
 (TorchScript, ONNX on CPU and CUDA) must give identical labels and stay within atol; int8
 is held to the tag-agreement rate over a whole sample.
@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from postag.contract import decoded
-from postag.export.verify import gate
+from postag.export.gate import gate
 from postag.vocab import Encoder
 
 BACKENDS = [
@@ -242,8 +242,8 @@ def test_declared_onnx_shapes_are_symbolic(subject, fname):
 def test_torchscript_save_load_round_trip(subject, eager, tmp_path, dev_sample):
     import torch
 
-    from postag.export.predict import torch_heads_runner
-    from postag.export.torchscript_export import load_torchscript
+    from postag.export.graphs.torchscript_export import load_torchscript
+    from postag.export.train.predict import torch_heads_runner
 
     keys = subject.manifest.contract.output_keys
     m = load_torchscript(subject.root / "model.torchscript.pt")

@@ -1,4 +1,4 @@
-"""postag.spark.submit: the README's cluster recipe, run with PySpark's own
+"""postag.spark.submit: the cluster recipe of docs/spark.md, run with PySpark's own
 ``spark-submit --master 'local[2]'`` (select with ``-m spark``)."""
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def test_spark_submit_runs_spark_tag_through_the_shipped_entry(toy_bundle, tagge
     cmd += [entry, "spark-tag", "--threads", "1"]
     cmd += ["--master", "submit", str(toy_bundle[0]), str(src), str(out)]
     cmd += ["--input-format", "text", "--output-format", "jsonl"]
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable}  # as the README sets it
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable}  # as docs/spark.md sets it
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert res.returncode == 0, res.stdout + res.stderr[-4000:]
     assert f"{out}: {len(docs)} rows" in res.stdout and "words/s" in res.stdout
