@@ -231,7 +231,11 @@ def require_extra(modules: tuple[str, ...], what: str, extra: str) -> None:
 
 
 def require_serve() -> None:
-    require_extra(("fastapi", "uvicorn"), "serving needs FastAPI and uvicorn", "serve")
+    require_extra(
+        ("fastapi", "uvicorn", "prometheus_client"),
+        "serving needs FastAPI, uvicorn and prometheus-client",
+        "serve",
+    )
 
 
 def require_spark() -> None:

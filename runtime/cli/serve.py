@@ -1,7 +1,22 @@
-"""`postag serve` (the HTTP service) and `postag loadtest` (a bounded load test of it)."""
+"""`postag serve` (the HTTP service) and `postag loadtest` (a bounded load test of it).
+
+    postag serve --port 8000               # the shipped model; open http://127.0.0.1:8000/
+    postag serve artifacts/postag-en-ewt --workers 4
+    postag loadtest artifacts/postag-en-ewt --clients 1,8,50
+
+With ``--workers`` over 1, ``/metrics`` counts for all the workers together: the command
+runs prometheus-client's multiprocess mode in a temporary directory it creates before the
+workers start and removes when the server stops (``PROMETHEUS_MULTIPROC_DIR``; one given
+in the environment is used as it is, and left in place).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -27,7 +42,8 @@ from . import (
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Worker processes (each loads the model and batches on its own).",
+    help="Worker processes (each loads the model and batches on its own; /metrics sums "
+    "over them all).",
 )
 @provider_option
 @click.option(
@@ -90,12 +106,11 @@ def serve(
     max_tokens: int,
     text_workers: int,
 ) -> None:
-    """Serve a model over HTTP: POST /v1/tag, GET /v1/health, GET /v1/info, /docs. The
-    model: BUNDLE (a directory) or --model NAME|DIR; default: $POSTAG_BUNDLE, else the
-    model shipped with postag."""
+    """Serve a model over HTTP: POST /v1/tag, GET /v1/health, GET /v1/info, GET /metrics
+    (Prometheus), GET / (a page to look at tags), /docs. The model: BUNDLE (a directory)
+    or --model NAME|DIR; default: $POSTAG_BUNDLE, else the model shipped with postag."""
     require_serve()
     import json
-    import os
 
     import uvicorn
 
@@ -121,15 +136,44 @@ def serve(
         },
     }
     os.environ["POSTAG_SERVE"] = json.dumps(conf)
-    uvicorn.run(
-        "postag.serve.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning" if opts.quiet else "info",
-        timeout_graceful_shutdown=30,
-    )
+    with multiprocess_metrics(workers):
+        uvicorn.run(
+            "postag.serve.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning" if opts.quiet else "info",
+            timeout_graceful_shutdown=30,
+        )
+
+
+#: The variable that puts prometheus-client into multiprocess mode (read when the
+#: library is first imported: in each worker process, which starts after it is set).
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+@contextlib.contextmanager
+def multiprocess_metrics(workers: int) -> Iterator[None]:
+    """With several workers, a fresh temporary directory in ``PROMETHEUS_MULTIPROC_DIR``
+    for as long as the server runs (then removed), unless the environment names one
+    already (used as it is: it must exist, and it is kept)."""
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        if not os.path.isdir(given):
+            raise click.UsageError(f"{MULTIPROC_ENV}={given} is not a directory")
+        yield
+        return
+    if workers == 1:
+        yield
+        return
+    path = tempfile.mkdtemp(prefix="postag-metrics-")
+    os.environ[MULTIPROC_ENV] = path
+    try:
+        yield
+    finally:
+        os.environ.pop(MULTIPROC_ENV, None)
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @click.command()

@@ -6,5 +6,7 @@
 * :mod:`.texts`    — raw texts split into sentences in worker processes;
 * :mod:`.batcher`  — dynamic micro-batching of concurrent requests;
 * :mod:`.errors`   — ``{"error": {"code", "message"}}`` responses, for every error;
+* :mod:`.metrics`  — ``GET /metrics`` (Prometheus; summed over ``--workers`` processes);
+* :mod:`.page`     — ``GET /``, a self-contained page to look at tags;
 * :mod:`.loadtest` — a bounded loopback load test (`postag loadtest`), hostile requests too.
 """

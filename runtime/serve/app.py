@@ -3,6 +3,8 @@
     postag serve artifacts/postag-en-ewt --port 8000
     curl -s localhost:8000/v1/tag -H 'content-type: application/json' \\
          -d '{"text": "I don't know. Do you?"}'
+    curl -s localhost:8000/metrics         # Prometheus text format (postag.serve.metrics)
+    open http://127.0.0.1:8000/            # a page to look at tags (postag.serve.page)
 
 A ``POST /v1/tag`` goes through named steps (:meth:`TagService.tag`): read the body
 (:class:`~postag.serve.request.BodyLimit` counts its bytes), parse and validate it, split
@@ -10,7 +12,8 @@ raw text into sentences (:class:`~postag.serve.texts.TextPool`: worker processes
 the limits, tag through the :class:`~postag.serve.batcher.MicroBatcher`, render the JSON
 answer. No CPU-bound step runs on the event loop (they run in threads; tokenizing, the one
 whose cost depends on what the text holds, in other processes), so ``/v1/health``
-answers promptly whatever the other requests carry.
+answers promptly whatever the other requests carry (``/metrics`` renders its text in a
+thread too). A body that is not ``application/json`` is a 415 before it is read.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from dataclasses import asdict
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import __version__
@@ -33,10 +37,13 @@ from ..tagger import TaggedSentence, Tagger, TopK
 from .batcher import MicroBatcher
 from .config import ServeConfig
 from .errors import install_error_handlers
+from .metrics import RequestMetrics, ServeMetrics
+from .page import HEADERS, PAGE
 from .request import (
     BodyLimit,
     Documents,
     TagRequest,
+    check_content_type,
     check_counts,
     check_sentences,
     parse_request,
@@ -149,10 +156,18 @@ class TagService:
 
     def __init__(self, tagger: Tagger, cfg: ServeConfig) -> None:
         self.tagger, self.cfg = tagger, cfg
-        self.batcher = MicroBatcher(tagger, cfg)
-        self.texts = TextPool(cfg.text_workers, max_waiting=cfg.queue_size)
         self.manifest = tagger.manifest.data
         self.model = f"{self.manifest['name']} {self.manifest['version']}"
+        self.metrics = ServeMetrics(
+            {
+                "name": self.manifest["name"],
+                "version": self.manifest["version"],
+                "identity": tagger.manifest.identity,
+                "provider": tagger.provider,
+            }
+        )
+        self.batcher = MicroBatcher(tagger, cfg, self.metrics)
+        self.texts = TextPool(cfg.text_workers, max_waiting=cfg.queue_size)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
@@ -160,15 +175,18 @@ class TagService:
         yield
         await self.batcher.stop()  # graceful: queued requests are answered first
         self.texts.stop()
+        self.metrics.close()
 
     async def tag(self, request: Request) -> Response:
         """Tag raw text or pre-tokenized sentences; results come back in input order."""
+        check_content_type(request.headers.get("content-type"))
         body = await request.body()
         req = await asyncio.to_thread(parse_request, body, self.cfg)
         docs = await self.documents(req)
         sents, n_tokens = await asyncio.to_thread(check_sentences, docs, self.cfg)
         results = await self.batcher.submit(sents, req.top_k, req.probs) if sents else []
         content = await asyncio.to_thread(render, results, docs, self.model, n_tokens)
+        self.metrics.tokens.observe(n_tokens)
         return Response(content, media_type="application/json")
 
     async def documents(self, req: TagRequest) -> Documents:
@@ -203,6 +221,18 @@ class TagService:
             "stats": asdict(self.batcher.stats),
         }
 
+    async def scrape(self, request: Request) -> Response:
+        """The metrics, in the Prometheus text format (OpenMetrics when the ``Accept``
+        header asks for it)."""
+        body, content_type = await asyncio.to_thread(
+            self.metrics.exposition, request.headers.get("accept")
+        )
+        return Response(body, headers={"Content-Type": content_type})
+
+    async def page(self) -> Response:
+        """A page to look at tags: type a text, see each word's tags (HTML)."""
+        return HTMLResponse(PAGE, headers=HEADERS)
+
 
 #: The request body as OpenAPI documents it (the endpoint reads and validates the body
 #: itself, off the event loop).
@@ -215,7 +245,8 @@ _TAG_BODY = {
 
 
 def create_app(tagger: Tagger, cfg: ServeConfig | None = None) -> FastAPI:
-    """The app: the body limit, the error shape everywhere, three endpoints."""
+    """The app: the body limit, the error shape everywhere, the metrics of every request,
+    the tagging API and its page."""
     service = TagService(tagger, cfg or ServeConfig())
     app = FastAPI(
         title="postag",
@@ -224,10 +255,12 @@ def create_app(tagger: Tagger, cfg: ServeConfig | None = None) -> FastAPI:
         description="Part-of-speech tagging with a verified postag bundle.",
     )
     app.state.service = service
-    app.add_middleware(BodyLimit, max_bytes=service.cfg.max_body_bytes)
-    install_error_handlers(app)
+    metrics = service.metrics
+    app.add_middleware(BodyLimit, max_bytes=service.cfg.max_body_bytes, rejected=metrics.reject)
+    app.add_middleware(RequestMetrics, metrics=metrics)  # the outermost: sees every answer
+    install_error_handlers(app, metrics.reject)
     errors: dict[int | str, dict[str, Any]] = {
-        s: {"model": ErrorResponse} for s in (400, 413, 422, 503)
+        s: {"model": ErrorResponse} for s in (400, 413, 415, 422, 503)
     }
     app.add_api_route(
         "/v1/tag",
@@ -239,6 +272,16 @@ def create_app(tagger: Tagger, cfg: ServeConfig | None = None) -> FastAPI:
     )
     app.add_api_route("/v1/health", service.health, methods=["GET"])
     app.add_api_route("/v1/info", service.info, methods=["GET"])
+    app.add_api_route(
+        "/metrics",
+        service.scrape,
+        methods=["GET"],
+        response_class=PlainTextResponse,
+        summary="Metrics (Prometheus text format)",
+    )
+    app.add_api_route(
+        "/", service.page, methods=["GET"], response_class=HTMLResponse, summary="Tagging page"
+    )
     return app
 
 

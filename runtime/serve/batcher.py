@@ -7,6 +7,10 @@ behind other work), and hands each request its own results: every head's labels,
 the probabilities and top-k the batch computed only what that request asked for. A full
 queue is a 503 with ``Retry-After``. The fp32 model is padding-invariant, so a request's
 tags are the same batched or alone.
+
+Given :class:`~postag.serve.metrics.ServeMetrics`, each session run's requests and tokens
+are observed (``postag_batch_requests``, ``postag_batch_tokens``) and the queue's depth
+kept (``postag_queue_depth``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from ..batching import regroup
 from ..tagger import TaggedSentence, Tagger
 from .config import ServeConfig
 from .errors import HTTPError
+from .metrics import ServeMetrics
 
 
 @dataclass
@@ -45,9 +50,12 @@ class BatcherStats:
 class MicroBatcher:
     """Groups concurrent requests into session runs under a token budget and a max wait."""
 
-    def __init__(self, tagger: Tagger, cfg: ServeConfig) -> None:
+    def __init__(
+        self, tagger: Tagger, cfg: ServeConfig, metrics: ServeMetrics | None = None
+    ) -> None:
         self.tagger = tagger
         self.cfg = cfg
+        self.metrics = metrics
         self.queue: asyncio.Queue[_Job] = asyncio.Queue(maxsize=cfg.queue_size)
         self.stats = BatcherStats()
         self._worker: asyncio.Task | None = None
@@ -77,12 +85,18 @@ class MicroBatcher:
                 503, "overloaded", "the request queue is full; retry shortly", {"Retry-After": "1"}
             ) from None
         self.stats.requests += 1
+        self._depth()
         return await job.future
+
+    def _depth(self) -> None:
+        if self.metrics is not None:
+            self.metrics.queue_depth.set(self.queue.qsize())
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             batch = [await self.queue.get()]
+            self._depth()
             tokens = batch[0].tokens
             deadline = loop.time() + self.cfg.max_wait_ms / 1000
             while tokens < self.cfg.max_batch_tokens:
@@ -93,6 +107,7 @@ class MicroBatcher:
                     job = await asyncio.wait_for(self.queue.get(), timeout)
                 except TimeoutError:
                     break
+                self._depth()
                 batch.append(job)
                 tokens += job.tokens
             await self._process(batch)
@@ -100,6 +115,9 @@ class MicroBatcher:
     async def _process(self, batch: list[_Job]) -> None:
         self.stats.batches += 1
         self.stats.max_requests_per_batch = max(self.stats.max_requests_per_batch, len(batch))
+        if self.metrics is not None:
+            self.metrics.batch_requests.observe(len(batch))
+            self.metrics.batch_tokens.observe(sum(job.tokens for job in batch))
         loop = asyncio.get_running_loop()
         try:
             answers: list[list[TaggedSentence] | Exception] = await loop.run_in_executor(

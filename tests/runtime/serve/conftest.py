@@ -1,11 +1,17 @@
-"""Fixtures of the server tests: the toy tagger, in-process clients, a live loopback server."""
+"""Fixtures of the server tests: the toy tagger, in-process clients, a live loopback server
+(in a thread), a real `postag serve` process (its log in a file)."""
 
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -70,3 +76,54 @@ def live_server() -> Callable[[Any], contextlib.AbstractContextManager[tuple[Any
     """``with live_server(app) as (server, port)``: ``app`` served by uvicorn on a free
     loopback port, in a thread; stopped (gracefully) on exit."""
     return _live
+
+
+@contextlib.contextmanager
+def serve_process(
+    log: Path, *args: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`postag serve ARGS` on a free loopback port (the shipped model unless ``args`` name
+    another), its log (stderr) written to ``log``, ``env`` added to an environment without
+    ``POSTAG_BUNDLE`` or a multiprocess directory from outside: yields (its base URL, the
+    process) once ``/v1/health`` answers; stopped with SIGTERM (graceful shutdown) on exit."""
+    import httpx
+
+    from postag.serve.loadtest import free_port
+
+    port = free_port()
+    cmd = [sys.executable, "-m", "postag", "--threads", "1", "serve", *args]
+    cmd += ["--host", "127.0.0.1", "--port", str(port)]
+    with open(log, "w") as err:
+        server = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=err, env=_clean_env() | (env or {})
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base}/v1/health", timeout=2).status_code == 200:
+                    break
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"postag serve did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield base, server
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@pytest.fixture
+def postag_serve(tmp_path: Path) -> Callable[..., Any]:
+    """``with postag_serve(*args, env=…) as (base, process)``: a real `postag serve`
+    (:func:`serve_process`), its log in ``tmp_path / "serve.log"``."""
+    return lambda *args, env=None: serve_process(tmp_path / "serve.log", *args, env=env)
+
+
+def _clean_env() -> dict[str, str]:
+    drop = ("POSTAG_BUNDLE", "PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir")
+    return {k: v for k, v in os.environ.items() if k not in drop}
