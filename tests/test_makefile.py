@@ -25,7 +25,7 @@ def pip_install_line(*variables: str) -> str:
 
 def test_torch_comes_from_pytorchs_cpu_index_by_default():
     assert pip_install_line().endswith(
-        '-e ".[export,serve,spark,spacy,dev]" --extra-index-url https://download.pytorch.org/whl/cpu'
+        '-e ".[export,vectors,serve,spark,spacy,dev]" --extra-index-url https://download.pytorch.org/whl/cpu'
     )
 
 
