@@ -50,6 +50,7 @@ from .layout import (
     VERIFICATION,
     VOCAB_FILES,
 )
+from .registry import shown
 from .vocab import Encoder, Vocab
 
 #: Manifest keys that the identity hash (embedded in the model files) covers. The
@@ -549,12 +550,18 @@ def load_manifest(
     hashing the files (their presence and the identity are still checked);
     ``check_model=False`` leaves the model's identity metadata to the caller (``Tagger``
     checks that of the graph it opens, without opening one more)."""
+    if isinstance(bundle, str) and not bundle.strip():
+        raise BundleError(f"an empty bundle path ({bundle!r}; an unset variable?)")
     root = Path(bundle)
-    if not root.is_dir():
-        raise BundleError(f"{root}: not a bundle directory")
     mpath = root / MANIFEST
-    if not mpath.is_file():
-        raise BundleError(f"{root}: missing {MANIFEST} (not a postag bundle?)")
+    try:
+        if not root.is_dir():
+            raise BundleError(f"{shown(str(root))}: not a bundle directory")
+        if not mpath.is_file():
+            raise BundleError(f"{root}: missing {MANIFEST} (not a postag bundle?)")
+    except OSError as exc:  # too long, a directory that cannot be searched, …
+        reason = exc.strerror or str(exc)
+        raise BundleError(f"{shown(str(root))}: cannot be a bundle directory ({reason})") from None
     man = parse_manifest(root, _read_json(mpath))
     if verify_hashes:
         _check_files(man)

@@ -79,20 +79,33 @@ def _check_token_line(line: str, where: str, require_tags: bool) -> str | None:
     raise CorpusError(f"{where}: invalid token ID {tok_id!r}")
 
 
-def conllu_blocks(lines: Iterable[tuple[int, str]]) -> Iterator[Block]:
+def conllu_blocks(
+    lines: Iterable[tuple[int, str]], max_chars: int | None = None, source: str = "<string>"
+) -> Iterator[Block]:
     """Group numbered lines into sentences: (first line number, lines) for each run of
-    non-blank lines. Streams; blank lines are never kept, however many there are."""
+    non-blank lines. Streams; blank lines are never kept, however many there are. A
+    sentence of more than ``max_chars`` characters (its lines together) is a
+    :class:`CorpusError` naming ``source`` and its first line: an endless one is never
+    held whole."""
     block: list[str] = []
     start = 1
+    size = 0
     for number, line in lines:
         if line.strip() == "":
             if block:
                 yield start, block
-                block = []
+                block, size = [], 0
         else:
             if not block:
                 start = number
             block.append(line)
+            size += len(line)
+            if max_chars is not None and size > max_chars:
+                raise CorpusError(
+                    f"{source}:{start}: a sentence of more than {max_chars:,} characters "
+                    f"(its lines together, up to line {number}); no real sentence is that "
+                    "long (a missing blank line between sentences?)"
+                )
     if block:
         yield start, block
 

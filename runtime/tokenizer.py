@@ -39,20 +39,42 @@ Hostile input is normal input:
   combining marks, is cut inside), and each piece is tokenized as if it stood alone
   (its end acts as the end of the text);
 * **bounded sentences**: a sentence is closed after :data:`MAX_SENTENCE_TOKENS` tokens
-  even without a terminator, so one endless "sentence" never holds more than that;
+  even without a terminator, or before it would span more than
+  :data:`MAX_SENTENCE_CHARS` characters (words far apart), so one endless "sentence"
+  never holds more than that;
 * **streaming**: :func:`iter_tokens` and :func:`iter_sentences` are generators that hold
   one sentence (plus one token of lookahead), so callers can bound memory;
   :func:`tokenize` / :func:`split_sentences` / :func:`sentences` are their list forms.
 
     for sent in iter_sentences(huge_text):   # memory: one sentence at a time
         print(" ".join(t.text for t in sent))
+
+Invisible characters are never words:
+
+* **format characters are read through**: a format character (Unicode category Cf) that
+  is a grapheme cluster of its own — the soft hyphen U+00AD, the zero-width space U+200B,
+  the word joiner U+2060, the byte order mark U+FEFF, the direction marks U+200E, U+200F,
+  U+061C, the bidi embeddings, overrides and isolates U+202A..U+202E and U+2066..U+2069,
+  the invisible operators U+2061..U+2064 (:func:`is_format`) — is tokenized as if it
+  were not there: inside a word it belongs to the word (``co\\u00adoperate`` is one
+  word, ``text[start:end]`` including the soft hyphen), at a word's edge, between words
+  or alone it belongs to no word and separates nothing. A leading byte order mark is
+  such a character too: never a word, and offsets count it (they index the text as
+  given). The other format characters (the joiners U+200C/U+200D, the emoji tag
+  characters, the prepended concatenation marks) belong to grapheme clusters and stay
+  with the characters they join; a token made of format characters only is dropped.
+  The model looks a word up without its format characters (:func:`lookup_form`);
+* **control characters separate words**: a control character (category Cc, NUL
+  included) that ``str.isspace()`` does not count as whitespace is read as a space.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from array import array
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -87,6 +109,10 @@ MAX_RUN_CHARS = 4096
 #: A sentence is closed after this many tokens even without a terminator (the longest
 #: EWT sentence has 159 tokens); it bounds what a caller holds for one sentence.
 MAX_SENTENCE_TOKENS = 1000
+#: A sentence is also closed before a token that would make it span more than this many
+#: characters (whitespace and format characters between its words count): no real
+#: sentence does, and it bounds what a streaming reader carries over for one.
+MAX_SENTENCE_CHARS = 100_000
 
 # The patterns use the `regex` package: its \w covers combining marks (so "cafe\u0301" and
 # Devanagari words stay whole) and it has \X (extended grapheme clusters). _W adds what
@@ -151,6 +177,16 @@ _CLUSTER = regex.compile(r"\X")
 _NON_SPACE = regex.compile(rf"[^{_WS}]*")
 # a run of 3 or more regional indicators (flag letters), searched backwards
 _FLAG_LETTERS = regex.compile(r"(?r)[\U0001F1E6-\U0001F1FF]{3,}")
+# Format characters that are grapheme clusters of their own (the tokenizer reads through
+# them) and control characters that are not whitespace (read as spaces).
+_FORMAT = r"[\p{Cf}&&\p{Grapheme_Cluster_Break=Control}]"
+_CONTROL = r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]"
+_FORMAT_RUN = regex.compile(f"{_FORMAT}+", regex.V1)
+_FORMAT_CHAR = regex.compile(_FORMAT, regex.V1)
+_CONTROL_CHAR = regex.compile(_CONTROL)
+_HIDDEN = regex.compile(f"{_FORMAT}|{_CONTROL}", regex.V1)
+_EDGE = regex.compile(f"[{_WS}]|{_FORMAT}|{_CONTROL}", regex.V1)
+_ONLY_FORMAT = regex.compile(r"\p{Cf}+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +194,74 @@ class Token:
     text: str
     start: int  # character offset in the input
     end: int
+
+
+def is_format(char: str) -> bool:
+    """Is ``char`` a format character the tokenizer reads through (a Cf character that is
+    a grapheme cluster of its own: soft hyphen, zero-width space, byte order mark, bidi
+    and direction marks, word joiner, …)?"""
+    return _FORMAT_CHAR.fullmatch(char) is not None
+
+
+def lookup_form(word: str) -> str:
+    """``word`` as the model looks it up: without the format characters the tokenizer
+    reads through (``co\\u00adoperate`` → ``cooperate``); a word made of nothing else
+    stays as it is. The word itself, and its offsets, keep them."""
+    if word.isascii():
+        return word
+    return _FORMAT_RUN.sub("", word) or word
+
+
+def word_span(text: str, start: int = 0, end: int | None = None) -> tuple[int, int] | None:
+    """The word in the whitespace-separated ``text[start:end]`` (a pre-tokenized token):
+    without the whitespace, control and format characters at its edges; None when
+    nothing else is left (format characters are never a word by themselves)."""
+    end = len(text) if end is None else end
+    while start < end and _EDGE.match(text, start, start + 1):
+        start += 1
+    while end > start and _EDGE.match(text, end - 1, end):
+        end -= 1
+    if start == end or _ONLY_FORMAT.fullmatch(text, start, end):
+        return None
+    return start, end
+
+
+class _Visible:
+    """``text`` as the tokenizer reads it (:attr:`text`): format characters taken out,
+    control characters as spaces; maps offsets in it back to the original text. Holds
+    the visible text and two integers per run of format characters."""
+
+    def __init__(self, text: str) -> None:
+        self.original = text
+        self.runs = array("q")  # where each run of format characters was, in self.text
+        self.shift = array("q")  # characters taken out up to and including that run
+        pieces: list[str] = []
+        pos = removed = 0
+        for m in _FORMAT_RUN.finditer(text):
+            pieces.append(text[pos : m.start()])
+            self.runs.append(m.start() - removed)
+            removed += m.end() - m.start()
+            self.shift.append(removed)
+            pos = m.end()
+        pieces.append(text[pos:])
+        self.text = _CONTROL_CHAR.sub(" ", "".join(pieces))
+
+    @classmethod
+    def of(cls, text: str) -> _Visible | None:
+        """The visible form of ``text``, or None when it has nothing to hide."""
+        return cls(text) if _HIDDEN.search(text) else None
+
+    def offset(self, pos: int) -> int:
+        """The original offset of the character at ``pos`` in :attr:`text`."""
+        k = bisect_right(self.runs, pos)
+        return pos + (self.shift[k - 1] if k else 0)
+
+    def token(self, tok: Token) -> Token:
+        """A token of :attr:`text` as a token of the original text: from its first to its
+        last character there (so with the format characters inside it, none at its
+        edges)."""
+        start, end = self.offset(tok.start), self.offset(tok.end - 1) + 1
+        return Token(self.original[start:end], start, end)
 
 
 def _split_word(text: str, start: int) -> Iterator[Token]:
@@ -324,11 +428,26 @@ def _segments(text: str, max_chars: int) -> Iterator[tuple[int, int]]:
 
 def iter_tokens(text: str, max_run_chars: int = MAX_RUN_CHARS) -> Iterator[Token]:
     """The tokens of ``text`` one by one, with offsets (no sentence boundaries); runs of
-    more than ``max_run_chars`` non-space characters are cut into pieces first."""
+    more than ``max_run_chars`` non-space characters are cut into pieces first. Format
+    characters are read through, control characters as spaces (see the module
+    docstring)."""
     if max_run_chars < 1:
         raise ValueError("max_run_chars must be at least 1")
+    visible = _Visible.of(text)
+    if visible is None:
+        yield from _visible_tokens(text, max_run_chars)
+    else:
+        for tok in _visible_tokens(visible.text, max_run_chars):
+            yield visible.token(tok)
+
+
+def _visible_tokens(text: str, max_run_chars: int) -> Iterator[Token]:
+    """The tokens of a text with no format or control characters to hide."""
     for lo, hi in _segments(text, max_run_chars):
-        yield from _whole_clusters(text, _raw_tokens(text, lo, hi), hi)
+        for tok in _whole_clusters(text, _raw_tokens(text, lo, hi), hi):
+            # a joiner (or another format character of a cluster) alone: not a word
+            if tok.text[0] < "\u0600" or not _ONLY_FORMAT.fullmatch(tok.text):
+                yield tok
 
 
 def tokenize(text: str, max_run_chars: int = MAX_RUN_CHARS) -> list[Token]:
@@ -349,22 +468,50 @@ def iter_sentences(
     text: str,
     tokens: Iterable[Token] | None = None,
     max_tokens: int = MAX_SENTENCE_TOKENS,
+    max_chars: int = MAX_SENTENCE_CHARS,
 ) -> Iterator[list[Token]]:
     """Group tokens into sentences, one at a time: after a terminator (``.``, ``!``,
     ``?``, ``…`` and runs of them, plus any closing quotes/brackets right behind it) when
     the next token starts a sentence or a line break follows; a blank line always ends a
-    sentence, and so does reaching ``max_tokens`` tokens. Holds one sentence and one
-    token of lookahead."""
-    if max_tokens < 1:
-        raise ValueError("max_tokens must be at least 1")
-    toks = iter(tokens if tokens is not None else iter_tokens(text))
+    sentence, and so does reaching ``max_tokens`` tokens or a token that would make it
+    span more than ``max_chars`` characters of ``text``. Holds one sentence and one
+    token of lookahead. Without ``tokens``, format characters are read through (a line
+    holding only them is blank) and control characters are spaces, as for
+    :func:`iter_tokens`."""
+    if max_tokens < 1 or max_chars < 1:
+        raise ValueError("max_tokens and max_chars must be at least 1")
+    visible = _Visible.of(text) if tokens is None else None
+    if visible is None:
+        yield from _sentences(text, tokens, max_tokens, max_chars)
+        return
+    for sent in _sentences(visible.text, None, max_tokens, max_chars, visible.offset):
+        yield [visible.token(t) for t in sent]
+
+
+def _sentences(
+    text: str,
+    tokens: Iterable[Token] | None,
+    max_tokens: int,
+    max_chars: int,
+    offset: Callable[[int], int] | None = None,
+) -> Iterator[list[Token]]:
+    """:func:`iter_sentences` of a text with nothing to hide, or of given tokens;
+    ``offset`` maps an offset in ``text`` to the original text's (where spans count)."""
+    toks = iter(tokens if tokens is not None else _visible_tokens(text, MAX_RUN_CHARS))
     cur: list[Token] = []
+    first = 0  # where cur starts in the original text
     nxt = next(toks, None)
     while nxt is not None:
         tok, nxt = nxt, next(toks, None)
-        if cur and (len(cur) >= max_tokens or _blank_line(text, cur[-1].end, tok.start)):
+        if cur and (
+            len(cur) >= max_tokens
+            or (offset(tok.end - 1) + 1 if offset else tok.end) - first > max_chars
+            or _blank_line(text, cur[-1].end, tok.start)
+        ):
             yield cur
             cur = []
+        if not cur:
+            first = offset(tok.start) if offset else tok.start
         cur.append(tok)
         if tok.text[0] not in ".!?…" or not _SENT_END.match(tok.text):
             continue
@@ -387,9 +534,10 @@ def split_sentences(
     text: str,
     tokens: Sequence[Token] | None = None,
     max_tokens: int = MAX_SENTENCE_TOKENS,
+    max_chars: int = MAX_SENTENCE_CHARS,
 ) -> list[list[Token]]:
     """All sentences of ``text`` (see :func:`iter_sentences`)."""
-    return list(iter_sentences(text, tokens, max_tokens))
+    return list(iter_sentences(text, tokens, max_tokens, max_chars))
 
 
 def sentences(text: str) -> list[list[str]]:

@@ -60,6 +60,12 @@ FAMILIES: dict[str, Callable[[int], str]] = {
     "zwj-emoji": _repeat("👨\u200d👩\u200d👧"),
     "combining": lambda n: ("a" + "\u0301" * n)[:n],  # one "cluster" of n characters
     "modifier-chain": lambda n: ("a" + "🏽" * n)[:n],  # one cluster, one raw token a char
+    # invisible characters: read through (format) or read as spaces (control)
+    "soft-hyphens": _repeat("co\u00adop\u00aderate "),
+    "bidi-marks": _repeat("\u202eword\u202c\u200f "),
+    "format-only": _repeat("\u200b\u00ad\ufeff"),
+    "format-in-run": _repeat("a\u00ad"),  # one run: every other character is hidden
+    "controls": _repeat("a\x00b\x1b"),
 }
 MODES = ("list", "stream", "read_text")
 

@@ -59,9 +59,22 @@ held back while a unit is written, so the output always ends with a complete sen
 A write that fails raises :class:`OutputError`.
 
 Bad bytes: invalid UTF-8 is an error naming the file and line (``errors="strict"``), or is
-replaced by U+FFFD (``errors="replace"``). Control characters (other than tab/newline) are
-treated as whitespace. Nothing is read whole: memory is bounded by the chunk size, one
-sentence and the longest line.
+replaced by U+FFFD (``errors="replace"``). A NUL byte is bad too: UTF-8 text never holds
+one (it is binary data, or UTF-16/UTF-32 text), so it is refused naming the line, or
+read as U+FFFD with ``replace``. Other control characters (but tab and newline) are read
+as spaces; format characters (Cf: soft hyphen, zero-width space, bidi marks, a BOM past
+the start) are read through as by the tokenizer: never words, and inside a word part of
+it (:mod:`postag.tokenizer`); a pre-tokenized token loses those at its edges
+(:func:`postag.tokenizer.word_span`), and one made of nothing else is no word.
+
+Hostile input: nothing is read whole. A line is read with at most ``4 * MAX_LINE_CHARS +
+2`` bytes, and one of more than :data:`MAX_LINE_CHARS` characters (its line end not
+counted) is refused, naming the file, the line and the cap; a CoNLL-U sentence of more
+than :data:`MAX_LINE_CHARS` characters (its lines together) too. A unit holds at most
+about ``chunk`` sentences and ``chunk_chars`` characters (plus one line or sentence), and
+sentences of more than :data:`postag.tagger.WINDOW_TOKENS` words are tagged in windows:
+memory stays flat on an endless stream (``postag tag /dev/zero`` is refused at its first
+NUL byte; an endless line at :data:`MAX_LINE_CHARS`).
 """
 
 from __future__ import annotations
@@ -72,7 +85,7 @@ import os
 import re
 import signal
 import threading
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import IO, Any
@@ -81,9 +94,14 @@ from ..contract import HEAD_NAMES
 from ..data import HEAD_COLUMNS, conllu_blocks, parse_block, retag_block, set_misc
 from ..errors import PostagError
 from ..tagger import TaggedSentence
-from ..tokenizer import MAX_SENTENCE_TOKENS, Token, iter_sentences
+from ..tokenizer import MAX_SENTENCE_TOKENS, Token, iter_sentences, word_span
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\ufeff]")
+#: The longest line `postag tag` reads, in characters (its line end not counted), and the
+#: longest CoNLL-U sentence (its lines together): longer is refused, naming the line. A
+#: whole document on one line fits (1,000,000 characters: ~170,000 words).
+MAX_LINE_CHARS = 1_000_000
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # the lookbehind tries it only where a run of spaces starts: linear on any run
 _LINE_END = re.compile(r"(?<![ \t])[ \t]*\n")
 _NON_SPACE = re.compile(r"\S+")  # what str.split() keeps
@@ -125,10 +143,32 @@ class Unit:
     ends: list[list[int] | None] = field(default_factory=list)
 
 
-def decoded_lines(stream: IO[bytes], name: str, errors: str) -> Iterator[tuple[int, str]]:
+def decoded_lines(
+    stream: IO[bytes],
+    name: str,
+    errors: str,
+    max_chars: int = MAX_LINE_CHARS,
+    progress: Callable[[int], object] | None = None,
+) -> Iterator[tuple[int, str]]:
     """(line number, text with its line end as in the input) with the encoding policy
-    applied; a byte order mark at the very start is dropped."""
-    for number, raw in enumerate(stream, start=1):
+    applied (a NUL byte counts as invalid); a byte order mark at the very start is
+    dropped. Reads at most ``4 * max_chars + 2`` bytes at a time: a line of more than
+    ``max_chars`` characters is an :class:`InputError` naming it. ``progress`` is told
+    the number of bytes of each read."""
+    limit = 4 * max_chars + 2  # enough for max_chars characters of 4 bytes and CR LF
+    number = 0
+    while raw := stream.readline(limit):
+        number += 1
+        if progress is not None:
+            progress(len(raw))
+        if errors == "strict" and (nul := raw.find(b"\x00")) >= 0:
+            raise InputError(
+                f"{name}:{number}: a NUL byte (byte {nul + 1} of the line): this is not "
+                "UTF-8 text (binary data, or UTF-16/UTF-32 text? convert it with iconv); "
+                "use --encoding-errors replace to read it as U+FFFD"
+            )
+        if len(raw) == limit and not raw.endswith(b"\n"):
+            raise InputError(_too_long(name, number, max_chars))
         try:
             line = raw.decode("utf-8", errors=errors)
         except UnicodeDecodeError as exc:
@@ -138,7 +178,19 @@ def decoded_lines(stream: IO[bytes], name: str, errors: str) -> Iterator[tuple[i
             ) from None
         if number == 1:
             line = line.removeprefix("\ufeff")
+        if "\x00" in line:  # errors="replace": a NUL is a bad byte like any other
+            line = line.replace("\x00", "\ufffd")
+        if len(line) - (2 if line.endswith("\r\n") else line.endswith("\n")) > max_chars:
+            raise InputError(_too_long(name, number, max_chars))
         yield number, line
+
+
+def _too_long(name: str, number: int, max_chars: int) -> str:
+    return (
+        f"{name}:{number}: a line of more than {max_chars:,} characters; postag tag reads "
+        "no longer lines (break it into lines: in raw text a line break inside a "
+        "paragraph is a space)"
+    )
 
 
 def clean(line: str) -> str:
@@ -243,37 +295,52 @@ def read_text(
         yield from _text_units("".join(para), base, chunk_chars, max_sentence_tokens, True)
 
 
-def read_pretokenized(lines: Iterator[tuple[int, str]], chunk_lines: int) -> Iterator[Unit]:
+def read_pretokenized(
+    lines: Iterator[tuple[int, str]], chunk_lines: int, chunk_chars: int | None = None
+) -> Iterator[Unit]:
     """One sentence per line, tokens separated by whitespace, each with its offsets in
-    the whole input (as for :func:`read_text`)."""
+    the whole input (as for :func:`read_text`); format characters at a token's edges
+    are no part of it, and a token of nothing else is no word
+    (:func:`postag.tokenizer.word_span`). A unit ends after ``chunk_lines`` sentences
+    or once its lines hold ``chunk_chars`` characters."""
     unit = Unit([])
-    pos = 0
+    pos = size = 0
     for line in _text_lines(lines):
-        found = list(_NON_SPACE.finditer(line))
-        if found:
-            starts = [pos + m.start() for m in found]
-            ends = [pos + m.end() for m in found]
-            unit.sentences.append([m.group() for m in found])
+        spans = [w for m in _NON_SPACE.finditer(line) if (w := word_span(line, *m.span()))]
+        if spans:
+            unit.sentences.append([line[a:b] for a, b in spans])
             unit.texts.append(" ".join(unit.sentences[-1]))
-            unit.space_after.append([True] * len(found))
-            unit.starts.append(starts)
-            unit.ends.append(ends)
+            unit.space_after.append([True] * len(spans))
+            unit.starts.append([pos + a for a, _ in spans])
+            unit.ends.append([pos + b for _, b in spans])
+            size += len(line)
         pos += len(line)
-        if len(unit.sentences) >= chunk_lines:
+        if unit.sentences and (
+            len(unit.sentences) >= chunk_lines or (chunk_chars is not None and size >= chunk_chars)
+        ):
             yield unit
-            unit = Unit([])
+            unit, size = Unit([]), 0
     if unit.sentences:
         yield unit
 
 
 def read_conllu_stream(
-    lines: Iterator[tuple[int, str]], name: str, chunk_sentences: int
+    lines: Iterator[tuple[int, str]],
+    name: str,
+    chunk_sentences: int,
+    chunk_chars: int | None = None,
+    max_sentence_chars: int = MAX_LINE_CHARS,
 ) -> Iterator[Unit]:
-    """CoNLL-U sentences, ``chunk_sentences`` per unit; gold UPOS is not needed. Errors
-    name ``name`` and the line in the whole stream. Words have offsets when every one of
-    a sentence's has a ``TokenRange`` in MISC (its own, or its multiword token's)."""
-    blocks = conllu_blocks((number, line.rstrip("\r\n")) for number, line in lines)
-    while group := list(islice(blocks, chunk_sentences)):
+    """CoNLL-U sentences, ``chunk_sentences`` per unit (fewer once they hold
+    ``chunk_chars`` characters); gold UPOS is not needed. Errors name ``name`` and the
+    line in the whole stream; a sentence of more than ``max_sentence_chars`` characters
+    is one. A byte order mark opening a line (files concatenated) is dropped. Words have
+    offsets when every one of a sentence's has a ``TokenRange`` in MISC (its own, or its
+    multiword token's)."""
+    # a BOM opening a line later on is another file's, concatenated (`cat a b`): dropped
+    stripped = ((n, line.rstrip("\r\n").removeprefix("\ufeff")) for n, line in lines)
+    blocks = conllu_blocks(stripped, max_sentence_chars, name)
+    while group := _some_blocks(blocks, chunk_sentences, chunk_chars):
         try:
             sents = [parse_block(b, name, require_tags=False) for b in group]
         except PostagError as exc:
@@ -286,6 +353,22 @@ def read_conllu_stream(
             starts=[r[0] if r else None for r in ranges],
             ends=[r[1] if r else None for r in ranges],
         )
+
+
+def _some_blocks(
+    blocks: Iterator[tuple[int, list[str]]], most: int, chars: int | None
+) -> list[tuple[int, list[str]]]:
+    """The next blocks: ``most`` of them, or fewer once they hold ``chars`` characters."""
+    if chars is None:
+        return list(islice(blocks, most))
+    group: list[tuple[int, list[str]]] = []
+    size = 0
+    for block in blocks:
+        group.append(block)
+        size += sum(map(len, block[1]))
+        if len(group) >= most or size >= chars:
+            break
+    return group
 
 
 def token_ranges(lines: Sequence[str]) -> tuple[list[int], list[int]] | None:

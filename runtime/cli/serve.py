@@ -119,7 +119,7 @@ def serve(
 
     if bundle and model:
         raise click.UsageError("give the model once: BUNDLE or --model, not both")
-    path = resolve_bundle(bundle or model)
+    path = resolve_bundle(bundle if bundle is not None else model)
     load_manifest(path)  # fail fast, with a clear message, before any worker starts
     conf = {
         "bundle": str(path.resolve()),

@@ -11,6 +11,11 @@ Errors are one line on standard error with a non-zero exit: bad input or options
 2), output that cannot be written (1: disk full, standard output closed), Ctrl-C (130,
 saying how many complete sentences were written). A reader that closes the pipe
 (``postag tag f | head -1``) ends the command quietly with exit code 1.
+
+Endless or binary input (``postag tag /dev/zero``, a line that never ends) is read in
+bounded pieces and refused in one line: a NUL byte, or a line of more than
+:data:`~postag.cli.formats.MAX_LINE_CHARS` characters, names the file and line; memory
+stays flat and Ctrl-C works all along (:mod:`postag.cli.formats`).
 """
 
 from __future__ import annotations
@@ -90,8 +95,8 @@ if TYPE_CHECKING:
     type=click.IntRange(min=1),
     default=2000,
     show_default=True,
-    help="Sentences (pretokenized/conllu) per chunk; text paragraphs are capped at "
-    "100x this many characters. Bounds memory on large inputs.",
+    help="Sentences (pretokenized/conllu) per chunk; every chunk (text paragraphs "
+    "too) is capped at 100x this many characters. Bounds memory on large inputs.",
 )
 @click.option(
     "--encoding-errors",
@@ -212,20 +217,14 @@ def _units(
     ) as bar:
         for name in sources:
             with _open(name) as stream:
-
-                def counted(s: IO[bytes] = stream) -> Iterator[bytes]:  # progress by bytes
-                    for raw in s:
-                        bar.update(len(raw))
-                        yield raw
-
                 label = "<stdin>" if name == "-" else name
-                lines = decoded_lines(counted(), label, encoding_errors)
+                lines = decoded_lines(stream, label, encoding_errors, progress=bar.update)
                 if input_format == "text":
                     yield from read_text(lines, 100 * chunk)
                 elif input_format == "pretokenized":
-                    yield from read_pretokenized(lines, chunk)
+                    yield from read_pretokenized(lines, chunk, 100 * chunk)
                 else:
-                    yield from read_conllu_stream(lines, label, chunk)
+                    yield from read_conllu_stream(lines, label, chunk, 100 * chunk)
 
 
 def _open(name: str) -> IO[bytes]:

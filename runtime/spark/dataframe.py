@@ -19,6 +19,15 @@ into sentences (the runtime's tokenizer); the tokens of all sentences of a row c
 in one array. A pre-tokenized column (``array<string>``) is tagged as one sentence.
 Null or empty texts give empty arrays, never a failed job.
 
+The same rules as everywhere else (:mod:`postag.tokenizer`, :class:`postag.Tagger`):
+format characters (soft hyphen, zero-width space, bidi marks, a leading BOM) are never
+words and inside a word are part of it, offsets counting them; control characters are
+spaces; the model looks words up without their format characters; a pre-tokenized
+token loses the whitespace, control and format characters at its edges and is dropped
+when nothing else is left; a sentence of more than ``postag.tagger.WINDOW_TOKENS`` words
+(a long token array) is tagged in windows, so one row never needs more memory than its
+size calls for. Spark reads each row whole itself.
+
 The columns added are ``tokens``, for a raw-text column ``start`` and ``end``
 (``array<int>``: each token's character offsets in its row's text, in code points,
 ``text[start[i]:end[i]] == tokens[i]``), and one ``array<string>`` per head of the model,
@@ -37,6 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..batching import flatten, regroup
+from ..tokenizer import word_span
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported inside the functions
     import pandas as pd
@@ -97,10 +107,15 @@ def _tagger(path: str, threads: int, loads: Accumulator) -> Any:
 
 
 def _clean_tokens(value: Any) -> list[str]:
-    """A pre-tokenized cell → its non-empty string tokens (null cell or tokens dropped)."""
-    if value is None:
-        return []
-    return [t.strip() for t in value if isinstance(t, str) and t.strip()]
+    """A pre-tokenized cell → its words: each string token without the whitespace,
+    control and format characters at its edges; a null cell, a non-string and a token
+    of nothing else (blank, a lone zero-width space or BOM) dropped, as the CLI's
+    pre-tokenized reader does (:func:`postag.tokenizer.word_span`)."""
+    words: list[str] = []
+    for token in value if value is not None else ():
+        if isinstance(token, str) and (span := word_span(token)) is not None:
+            words.append(token[span[0] : span[1]])
+    return words
 
 
 def output_columns(heads: list[str], pretokenized: bool = False) -> list[str]:

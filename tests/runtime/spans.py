@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
+import regex
 from hypothesis import strategies as st
 
 from tests.conftest import EWT
@@ -47,6 +48,15 @@ PIECES = st.sampled_from(
         "\x00",
         "\x85",
         "\u2028",
+        "co\u00adoperate",
+        "\u00ad",
+        "\u202eword\u202c",
+        "\u200e",
+        "\u200f",
+        "\u2066",
+        "\u2069",
+        "\u2060",
+        "\u200d",
     ]
 )
 #: Random Unicode text (no lone surrogates: they cannot be written as UTF-8) and pieces.
@@ -55,20 +65,31 @@ UNICODE = st.lists(st.one_of(st.characters(exclude_categories=["Cs"]), PIECES), 
 )
 
 
+_INVISIBLE = regex.compile(r"[\s\p{Cc}\p{Cf}]+")
+
+
+def invisible(gap: str) -> bool:
+    """What a tokenizer may leave out of every word: whitespace, control characters and
+    format characters (Cf: soft hyphens, bidi marks, a BOM, a lone joiner, …)."""
+    return _INVISIBLE.fullmatch(gap) is not None
+
+
 def check_offsets(
     text: str,
     sentences: Iterable[tuple[Sequence[str], Sequence[int], Sequence[int]]],
-    blank: Callable[[str], bool] = str.isspace,
+    blank: Callable[[str], bool] = invisible,
 ) -> int:
     """Every word is ``text[start:end]``, non-empty, and the words are strictly in order
     and disjoint through all ``sentences``; what lies between them (and around them) is
-    ``blank``: nothing was skipped. Returns the number of words."""
+    ``blank``: nothing visible was skipped. No word is made of format characters only,
+    nor starts or ends with whitespace. Returns the number of words."""
     prev, n = 0, 0
     for words, starts, ends in sentences:
         assert len(words) == len(starts) == len(ends), (words, starts, ends)
         for word, start, end in zip(words, starts, ends, strict=True):
             assert prev <= start < end, (word, prev, start, end)
             assert text[start:end] == word, (text[start:end], word, start, end)
+            assert not invisible(word) and word == word.strip(), word
             assert prev == start or blank(text[prev:start]), text[prev:start]
             prev = end
             n += 1

@@ -34,6 +34,17 @@ def test_tag_text_gives_each_word_its_offsets(tagger):
     assert (d["start"], d["end"]) == (out[1].start, out[1].end)
 
 
+def test_format_characters_are_inside_words_or_in_none(tagger):
+    """Soft hyphens, bidi marks, a BOM: a word's offsets cover the ones inside it, none
+    starts or ends on one, and none is a word; offsets index the text as given."""
+    text = "\ufeffCo\u00adop\u00aderate \u202eRTL\u202c\u200f now\u2060s!\u200b\n\u2066x\u2069."
+    (first, second) = tagger.tag_text(text)
+    assert first.words == ["Co\u00adop\u00aderate", "RTL", "now\u2060s", "!"]
+    assert (first.start, first.end) == ([1, 14, 20, 25], [12, 17, 25, 26])
+    assert second.words == ["x", "."] and (second.start, second.end) == ([29, 31], [30, 32])
+    assert check_offsets(text, spans([first, second])) == 6
+
+
 def test_tag_many_offsets_are_per_text(tagger):
     texts = ["Alice saw Paris.", "", "Hi. Bye now."]
     docs = tagger.tag_many(texts)

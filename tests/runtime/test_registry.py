@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from postag import Tagger
+from postag.bundle import load_manifest
 from postag.cli import cli
 from postag.errors import BundleError
 from postag.model_package import build_model_wheel
@@ -163,6 +164,59 @@ def test_serve_takes_the_model_once(toy_bundle):
     assert res.exit_code == 2 and "give the model once" in res.output
     res = CliRunner().invoke(cli, ["serve", "--model", "en-web"])
     assert res.exit_code == 1 and "en-web: not a bundle directory, nor the name" in res.output
+
+
+def test_an_empty_name_is_refused_and_an_empty_variable_is_unset(monkeypatch):
+    """``--model "$UNSET"`` must not tag with the default behind the user's back; an empty
+    POSTAG_BUNDLE is as good as none (the default)."""
+    monkeypatch.delenv("POSTAG_BUNDLE", raising=False)
+    for name in ("", "  ", "\t"):
+        with pytest.raises(BundleError, match=r"^an empty model name .*an unset variable\?"):
+            Tagger.load(name)
+        with pytest.raises(BundleError, match="an empty model name"):
+            resolve(name)
+    for args in (["tag", "--model", ""], ["tag", "--bundle", " "], ["info", ""]):
+        res = CliRunner().invoke(cli, args, input="the dog runs .\n")
+        assert res.exit_code == 1 and res.stdout == "", args
+        assert res.output.startswith("Error: an empty model name") and res.output.count("\n") == 1
+    for empty in ("", "   "):
+        monkeypatch.setenv("POSTAG_BUNDLE", empty)
+        assert resolve_bundle() == SHIPPED_DIR and "the default" in resolve().origin
+    with pytest.raises(BundleError, match="an empty bundle path"):
+        load_manifest("")  # what spark-tag and tag_dataframe load their bundle with
+
+
+def test_names_the_file_system_cannot_take_are_bundle_errors(monkeypatch, tmp_path):
+    """A name too long for a path, a directory that cannot be searched: a BundleError in
+    one short line, never a raw OSError (nor a 5,000-character message)."""
+    monkeypatch.delenv("POSTAG_BUNDLE", raising=False)
+    long = "x" * 5000
+    for load in (Tagger.load, resolve_bundle, load_manifest):
+        with pytest.raises(BundleError) as err:
+            load(long)
+        msg = str(err.value)
+        assert msg.startswith("x" * 80 + "… (5,000 characters): cannot be a bundle directory")
+        assert "File name too long" in msg and len(msg) < 200
+    res = CliRunner().invoke(cli, ["tag", "--model", long], input="Hi.\n")
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert res.output.count("\n") == 1 and len(res.output) < 200
+    monkeypatch.setenv("POSTAG_BUNDLE", long)
+    with pytest.raises(BundleError, match=r"\(from POSTAG_BUNDLE\): cannot be a bundle directory"):
+        Tagger.load()
+    monkeypatch.delenv("POSTAG_BUNDLE")
+
+    def denied(self: Path) -> bool:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "is_dir", denied)
+    with pytest.raises(BundleError, match=r"^secret/b: cannot be a bundle directory \(Permission"):
+        Tagger.load("secret/b")
+    with pytest.raises(BundleError, match="Permission denied"):
+        load_manifest(tmp_path)
+    # a name with control characters is shown on one line
+    monkeypatch.undo()
+    with pytest.raises(BundleError, match=r"^a\\nb: not a bundle directory"):
+        Tagger.load("a\nb")
 
 
 def test_canonical_names():

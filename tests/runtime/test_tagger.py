@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 
 from postag import BundleError, Tagger
+from postag.batching import run_batched
 from postag.bundle import load_manifest
 from postag.session import resolve_provider
+from postag.tagger import WINDOW_CONTEXT, WINDOW_TOKENS, windows
 
 
 @pytest.fixture(scope="module")
@@ -20,8 +22,8 @@ def test_provider_is_read_back_from_the_session(tagger):
 
 def test_tags_equal_the_pytorch_checkpoint(toy_bundle, tagger):
     from postag.data import read_conllu
-    from postag.export.checkpoint import Checkpoint
-    from postag.export.predict import predict_tags
+    from postag.export.train.checkpoint import Checkpoint
+    from postag.export.train.predict import predict_tags
 
     sents = [s.words for s in read_conllu(toy_bundle[2] / "toy-ud-test.conllu")]
     ckpt = Checkpoint.load(toy_bundle[1])
@@ -100,10 +102,98 @@ def test_raw_text(tagger):
 
 
 def test_odd_tokens(tagger):
-    r = tagger.tag(["東京", "👍🏽", "x" * 500, "\x07", "café"])
-    assert len(r.tags) == 5 and all(t in tagger.tags for t in r.tags)
+    r = tagger.tag(["東京", "👍🏽", "x" * 500, "\x07", "café", "\u200b"])  # tokens as given
+    assert len(r.tags) == 6 and all(t in tagger.tags for t in r.tags)
     with pytest.raises(ValueError, match="non-empty strings"):
         tagger.tag(["a", ""])
+
+
+def test_format_characters_are_looked_through(tagger):
+    """A soft hyphen, a direction mark, a zero-width space inside or beside a word: the
+    word keeps them, the model sees it without them (tags and probabilities as for the
+    clean word); raw text with a BOM and bidi controls gives the same words, offsets
+    into the text as given (the BOM counted)."""
+    clean = tagger.tag(["Alice", "saw", "Paris", "."], probs=True, top_k=2)
+    marked = tagger.tag(["Al\u00adice", "\u200esaw", "Pa\u200bris", "."], probs=True, top_k=2)
+    assert marked.words == ["Al\u00adice", "\u200esaw", "Pa\u200bris", "."]
+    for head in tagger.heads:
+        assert marked.labels(head) == clean.labels(head), head
+        assert marked.head_probs(head) == clean.head_probs(head), head
+        assert marked.head_top_k(head) == clean.head_top_k(head), head
+    text = "\ufeffAl\u00adice saw \u202eParis\u202c."
+    (res,) = tagger.tag_text(text)
+    assert res.words == ["Al\u00adice", "saw", "Paris", "."]
+    assert (res.start, res.end) == ([1, 8, 13, 19], [7, 11, 18, 20])
+    assert [text[a:b] for a, b in zip(res.start, res.end, strict=True)] == res.words
+    assert res.tags == clean.tags and res.feats == clean.feats
+    assert tagger.tag_text("\ufeff") == [] and tagger.tag_text("\u200b \u202e\u202c") == []
+    assert tagger.tag_many(["\ufeffHi", "Hi"])[0][0].start == [1]
+
+
+def test_windows_cover_every_token_once_with_context():
+    for n in (1, 1024, 1025, 2000, 5000):
+        words = [str(i) for i in range(n)]
+        pieces, (kept,) = windows([words])
+        assert all(len(p) <= WINDOW_TOKENS for p in pieces) and len(pieces) == len(kept)
+        taken = [w for p, (a, b) in zip(pieces, kept, strict=True) for w in p[a:b]]
+        assert taken == words
+        for p, (a, b) in zip(pieces, kept, strict=True):
+            first, last = int(p[a]), int(p[b - 1])
+            assert a >= min(WINDOW_CONTEXT, first) and len(p) - b >= min(
+                WINDOW_CONTEXT, n - 1 - last
+            )
+    assert windows([list("abcdefghij"), list("xy")], size=6, context=2) == (
+        [list("abcdef"), list("cdefgh"), list("efghij"), list("xy")],
+        [[(0, 4), (2, 4), (2, 6)], [(0, 2)]],
+    )
+    with pytest.raises(ValueError, match="no room"):
+        windows([["a"]], size=4, context=2)
+
+
+def test_a_long_sentence_is_tagged_in_bounded_windows(tagger, monkeypatch):
+    """3,200 tokens: no model run sees more than WINDOW_TOKENS of them, and the labels are
+    those of one run over the whole sentence (probabilities to within 0.01: the toy model
+    differs by up to 0.002 where a window starts)."""
+    words = "the dog sees a cat in the park .".split() * 400
+    whole = tagger._result(
+        words, run_batched(tagger.model.run, tagger.encoder, [words], 10**6)[0], 2, True
+    )
+    shapes = []
+    run = tagger.model.run
+    monkeypatch.setattr(
+        tagger.model, "run", lambda batch: shapes.append(batch.word_ids.shape) or run(batch)
+    )
+    res = tagger.tag(words, probs=True, top_k=2)
+    assert shapes and max(seq for _, seq in shapes) <= WINDOW_TOKENS
+    assert res.words is words or res.words == words
+    for head in tagger.heads:
+        assert res.labels(head) == whole.labels(head), head
+        assert np.allclose(res.head_probs(head), whole.head_probs(head), atol=0.01), head
+        assert [[t for t, _ in row] for row in res.head_top_k(head)] == [
+            [t for t, _ in row] for row in whole.head_top_k(head)
+        ]
+
+
+def test_many_sentences_are_tagged_in_bounded_groups(tagger, monkeypatch):
+    """What tag_batch holds at once is one group of pieces: with groups of ~100 tokens
+    the results are those of one pass."""
+    import postag.tagger as tagger_module
+
+    sents = [["Alice", "saw", "the", "dog", "."] * (1 + i % 7) for i in range(60)]
+    one_pass = tagger.tag_batch(sents, probs=True)
+    sizes = []
+    real = tagger_module.run_batched
+
+    def counted(run, encoder, pieces, max_tokens):
+        sizes.append(sum(map(len, pieces)))
+        return real(run, encoder, pieces, max_tokens)
+
+    monkeypatch.setattr(tagger_module, "GROUP_TOKENS", 100)
+    monkeypatch.setattr(tagger_module, "run_batched", counted)
+    grouped = tagger.tag_batch(sents, probs=True, max_tokens=64)
+    assert len(sizes) > 10 and max(sizes) <= 100 + 35  # a group and at most one piece more
+    assert [r.tags for r in grouped] == [r.tags for r in one_pass]
+    assert [r.feats for r in grouped] == [r.feats for r in one_pass]
 
 
 @pytest.mark.parametrize(

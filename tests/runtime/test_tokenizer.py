@@ -12,16 +12,27 @@ from hypothesis import strategies as st
 from postag.cli.formats import read_text
 from postag.tokenizer import (
     MAX_RUN_CHARS,
+    MAX_SENTENCE_CHARS,
+    is_format,
     iter_sentences,
+    lookup_form,
     sentences,
     span_f1,
     split_sentences,
     text_sentences,
     tokenize,
+    word_span,
 )
 from postag.tokenizer_bench import FAMILIES
 from tests.conftest import EWT
-from tests.runtime.spans import EWT_TEST, NO_EWT, UNICODE, check_offsets, ewt_raw_text
+from tests.runtime.spans import (
+    EWT_TEST,
+    NO_EWT,
+    UNICODE,
+    check_offsets,
+    ewt_raw_text,
+    invisible,
+)
 
 
 def words(text: str) -> list[str]:
@@ -201,6 +212,92 @@ def test_grapheme_clusters_stay_whole(text, expected):
     assert all(text[t.start : t.end] == t.text for t in toks)
 
 
+def spans(text: str) -> list[tuple[str, int, int]]:
+    return [(t.text, t.start, t.end) for t in tokenize(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a soft hyphen inside a word belongs to it (one word, not co / SHY / operate)
+        ("We co\u00adoperate.", [("We", 0, 2), ("co\u00adoperate", 3, 13), (".", 13, 14)]),
+        # bidi override and pop around a word, marks alone: part of no word
+        ("a \u202eword\u202c \u200f \u200e b", [("a", 0, 1), ("word", 3, 7), ("b", 13, 14)]),
+        ("\u2066x\u2069 y", [("x", 1, 2), ("y", 4, 5)]),  # isolates
+        ("a\u200bb \u200b", [("a\u200bb", 0, 3)]),  # zero-width space: Cf, read through
+        ("a\u2060b", [("a\u2060b", 0, 3)]),  # word joiner
+        # a leading BOM is no word and offsets count it; a BOM further on is read through
+        ("\ufeffHi there", [("Hi", 1, 3), ("there", 4, 9)]),
+        ("\ufeff\ufeff", []),
+        ("Hi.\ufeffOK", [("Hi", 0, 2), (".", 2, 3), ("OK", 4, 6)]),
+        # clitics and compounds are split as without the soft hyphen
+        ("don\u00ad't", [("do", 0, 2), ("n\u00ad't", 2, 6)]),
+        ("long\u00ad-term", [("long", 0, 4), ("-", 5, 6), ("term", 6, 10)]),
+        ("Mr\u00ad. Smith", [("Mr\u00ad.", 0, 4), ("Smith", 5, 10)]),
+        # a joiner alone is no word; inside an emoji sequence it stays
+        ("x \u200d y 👨\u200d👩", [("x", 0, 1), ("y", 4, 5), ("👨\u200d👩", 6, 9)]),
+        # control characters (NUL, ESC) separate words like spaces
+        ("a\x00b \x1b\x07 c\x7f", [("a", 0, 1), ("b", 2, 3), ("c", 7, 8)]),
+    ],
+)
+def test_invisible_characters_are_never_words(text, expected):
+    assert spans(text) == expected
+    assert [t.text for s in split_sentences(text) for t in s] == [w for w, _, _ in expected]
+
+
+def test_a_line_of_format_characters_is_blank():
+    """A blank line ends a sentence even when it holds a BOM or bidi marks."""
+    text = "It ends here\n\u200e\ufeff\n\nand a new one starts"
+    assert sentences(text) == [["It", "ends", "here"], ["and", "a", "new", "one", "starts"]]
+    assert sentences("It ends here\n\u200b\nand goes on") == [
+        ["It", "ends", "here"],
+        ["and", "goes", "on"],
+    ]
+    # a terminator and a visible start, bidi marks between: a boundary as without them
+    assert sentences("Done.\u200f \u202eNext one.") == [["Done", "."], ["Next", "one", "."]]
+
+
+def test_lookup_form_and_word_span():
+    assert lookup_form("co\u00adoperate") == "cooperate"
+    assert lookup_form("\u202eword\u202c") == "word"
+    assert lookup_form("plain") == "plain" and lookup_form("café") == "café"
+    assert lookup_form("\u200b") == "\u200b"  # nothing else: stays as it is
+    assert lookup_form("👨\u200d👩") == "👨\u200d👩"  # a joiner is part of its cluster
+    assert word_span("\u202eHi\u202c") == (1, 3)
+    assert word_span(" \ufeffco\u00adop \x00") == (2, 7)
+    assert word_span("\u200b\u00ad") is None and word_span("\u200d") is None
+    assert word_span("") is None and word_span("  \t") is None
+    assert [c for c in "\u00ad\u200b\u200e\u202e\u2066\ufeff\u2060" if is_format(c)] == list(
+        "\u00ad\u200b\u200e\u202e\u2066\ufeff\u2060"
+    )
+    assert not any(is_format(c) for c in "a \u200c\u200d\U000e0041\u0600")
+
+
+#: Format characters the tokenizer reads through.
+FORMAT_CHARS = st.sampled_from(
+    list("\u00ad\u200b\u200e\u200f\u202a\u202e\u202c\u2066\u2069\u2060\ufeff")
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_format_characters_change_nothing_but_offsets(data):
+    """Format characters inserted anywhere (inside words, clusters, line ends, runs of
+    flags) give the same words, looked up as the model sees them, and the same sentences;
+    every word is still its stretch of the text."""
+    text = data.draw(TEXT)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(text)), max_size=12)))
+    pieces = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
+    marked = "".join(p + data.draw(FORMAT_CHARS) for p in pieces[:-1]) + pieces[-1]
+
+    def looked_up(t: str) -> list[list[str]]:
+        return [[lookup_form(w.text) for w in s] for s in split_sentences(t)]
+
+    assert looked_up(marked) == looked_up(text)
+    check_tokens(marked, tokenize(marked))
+    assert check_offsets(marked, text_sentences(marked)) == len(tokenize(text))
+
+
 def test_long_runs_are_cut_into_pieces_at_cluster_boundaries():
     toks = tokenize("x" * 10_000)
     assert [len(t.text) for t in toks] == [MAX_RUN_CHARS, MAX_RUN_CHARS, 10_000 - 2 * 4096]
@@ -257,10 +354,11 @@ def check_tokens(text: str, toks: list, cap: int = MAX_RUN_CHARS) -> None:
     for t in toks:
         assert text[t.start : t.end] == t.text
         assert prev <= t.start < t.end  # in order, non-overlapping, non-empty
-        assert text[prev : t.start].isspace() or prev == t.start  # only spaces skipped
-        assert not any(c.isspace() for c in t.text)
+        # only whitespace, control and format characters skipped
+        assert invisible(text[prev : t.start]) or prev == t.start
+        assert not any(c.isspace() for c in t.text) and not invisible(t.text)
         prev = t.end
-    assert text[prev:].isspace() or prev == len(text)  # every non-space char covered
+    assert invisible(text[prev:]) or prev == len(text)  # every visible char covered
     bounds = run_boundaries(text)
     for t in toks:
         for pos in (t.start, t.end):
@@ -270,6 +368,7 @@ def check_tokens(text: str, toks: list, cap: int = MAX_RUN_CHARS) -> None:
 TRICKY = st.sampled_from(
     [*"aZ.-'@/ \n:;)(\"’!?…$#", "\u0301", "\u200d", "\u0600", "🇺", "🇸", "👍", "🏽", "\r\n"]
     + ["www.", "http://", "Mr", "sat", "No", "n't", "e.g", "U.S", "non-", "1,000", "\ufe0f"]
+    + ["\u00ad", "\u200b", "\u202e", "\u202c", "\u2066", "\ufeff", "\x00", "\x1b"]
 )
 TEXT = st.lists(st.one_of(st.characters(), TRICKY), max_size=60).map("".join)
 
@@ -429,6 +528,40 @@ def test_read_text_bounds_memory_on_one_giant_line():
     # all 33k tokens at once take 5.6 MB (split_sentences); a unit at a time: 0.7 MB
     # (0.4 MB of it before words had offsets)
     assert peak < 1.5 * 2**20, peak
+
+
+def test_sentences_spanning_too_far_are_closed():
+    """Words far apart (whitespace, or format characters read through) make no sentence
+    of more than MAX_SENTENCE_CHARS characters, counted in the text as given."""
+    for gap in (" ", "\u00ad", "\x00"):
+        text = ("a" + gap * 30_000 + " ") * 10
+        got = split_sentences(text)
+        assert [len(s) for s in got] == [4, 4, 2], gap
+        assert all(s[-1].end - s[0].start <= MAX_SENTENCE_CHARS for s in got)
+    assert [len(s) for s in split_sentences("a b c d e", max_chars=3)] == [2, 2, 1]
+    with pytest.raises(ValueError, match="at least 1"):
+        split_sentences("a", max_chars=0)
+
+
+def test_read_text_bounds_memory_on_lines_of_far_apart_words():
+    """Endless lines of one word and 100,000 spaces: the sentence carried over from chunk
+    to chunk stays short, so what the reader holds does not grow with the input."""
+    line = "word" + " " * 100_000 + "\n"
+
+    def peak(n_lines: int) -> int:
+        tracemalloc.start()
+        n = sum(
+            len(s)
+            for u in read_text(((i, line) for i in range(n_lines)), 1_000)
+            for s in u.sentences
+        )
+        got = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert n == n_lines
+        return got
+
+    small, big = peak(5), peak(40)
+    assert big < 1.5 * small + 2**20, (small, big)  # flat, not 8x
 
 
 def test_read_text_caps_a_sentence_without_boundary():

@@ -11,20 +11,24 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from postag.cli.formats import clean, decoded_lines, read_pretokenized, read_text, token_ranges
+from postag.cli.formats import decoded_lines, read_pretokenized, read_text, token_ranges
 from postag.tokenizer import tokenize
 from postag.tokenizer_bench import FAMILIES
-from tests.runtime.spans import EWT_TEST, NO_EWT, UNICODE, check_offsets, ewt_raw_text
-
-
-def is_blank(gap: str) -> bool:
-    """What the reader may skip: whitespace, and control characters it reads as spaces."""
-    return clean(gap).isspace()
+from tests.runtime.spans import (
+    EWT_TEST,
+    NO_EWT,
+    UNICODE,
+    check_offsets,
+    ewt_raw_text,
+)
+from tests.runtime.spans import invisible as is_blank  # what the reader may skip
 
 
 def decoded(data: bytes, errors: str = "strict") -> str:
-    """The text offsets index: the whole input decoded, no newline translation."""
-    return data.decode("utf-8-sig", errors=errors)
+    """The text offsets index: the whole input decoded, no newline translation (with
+    ``replace``, a NUL byte is a bad byte: U+FFFD)."""
+    text = data.decode("utf-8-sig", errors=errors)
+    return text.replace("\x00", "\ufffd") if errors == "replace" else text
 
 
 def read(data: bytes, chunk_chars: int, errors: str = "strict") -> list[tuple]:
@@ -32,10 +36,11 @@ def read(data: bytes, chunk_chars: int, errors: str = "strict") -> list[tuple]:
     return [s for u in units for s in zip(u.sentences, u.starts, u.ends, strict=True)]
 
 
-#: A file of lines: any Unicode, any line end, blank lines between paragraphs.
-LINE_ENDS = st.sampled_from(["\n", "\r\n", "\r\r\n", "\n\n", "\r\n\r\n", " \n\t\n"])
+#: A file of lines: any Unicode but NUL (refused: see test_tag), any line end, blank
+#: lines between paragraphs, a BOM anywhere.
+LINE_ENDS = st.sampled_from(["\n", "\r\n", "\r\r\n", "\n\n", "\r\n\r\n", " \n\t\n", "\ufeff\n"])
 FILES = st.lists(st.tuples(UNICODE, LINE_ENDS), max_size=12).map(
-    lambda parts: "".join(text + end for text, end in parts)
+    lambda parts: "".join(text + end for text, end in parts).replace("\x00", "")
 )
 
 
@@ -88,9 +93,10 @@ def json_spans(stdout: str) -> list[tuple]:
 
 
 def test_cli_json_and_conllu_offsets_cross_chunks_crlf_and_paragraphs(run_tag, tmp_path):
-    """A file with a BOM, CR LF line ends, paragraphs and decomposed accents, big enough
-    that --chunk 1 (100-character chunks) cuts its paragraphs many times."""
-    line = "Line {} of cafe\u0301 no. {}. It's 👨\u200d👩\u200d👧 fine!"
+    """A file with a BOM, CR LF line ends, paragraphs, decomposed accents, a soft hyphen
+    and bidi controls, big enough that --chunk 1 (100-character chunks) cuts its
+    paragraphs many times."""
+    line = "Line {} of cafe\u0301 no. {}. It's 👨\u200d👩\u200d👧 co\u00adop \u202eRTL\u202c fine!"
     paras = ["\r\n".join(line.format(i, k) for i in range(9)) for k in range(8)]
     text = "\r\n\r\n".join(paras) + "\r\n"
     path = tmp_path / "in.txt"

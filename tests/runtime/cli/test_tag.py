@@ -112,12 +112,15 @@ def test_long_line_long_word_scripts_and_control_characters(run_tag):
     res = run_tag([], long_line)
     assert res.exit_code == 0
     assert res.stdout.count("word/") == 20000
-    text = ("Hello\x00 wo\x07rld \u200b! 東京 👍🏽 " + "x" * 500 + " café.\n").encode()
-    res = run_tag(["--format", "conllu"], text)
+    text = "Hello\x1b wo\x07rld \u200b! co\u00adoperate 東京 👍🏽 " + "x" * 500 + " café.\n"
+    res = run_tag(["--format", "conllu"], text.encode())
     assert res.exit_code == 0, res.output
     forms = [t["form"] for s in conllu.parse(res.stdout) for t in s]
     assert "x" * 500 in forms and "東京" in forms and "👍🏽" in forms
-    assert not any(ch in "".join(forms) for ch in "\x00\x07\u200b")
+    # control characters separate words; a zero-width space is no word, a soft hyphen
+    # stays inside its word
+    assert forms[:6] == ["Hello", "wo", "rld", "!", "co\u00adoperate", "東京"]
+    assert not any(ch in "".join(forms) for ch in "\x1b\x07\u200b")
 
 
 def test_invalid_utf8(run_tag, tmp_path):
@@ -351,8 +354,8 @@ def test_unreadable_input_is_one_line(run_tag, tmp_path, monkeypatch):
 class InterruptedInput(io.BytesIO):
     """Standard input that delivers its lines, then Ctrl-C (as if pressed while reading)."""
 
-    def __next__(self):
-        line = self.readline()
+    def readline(self, size=-1):
+        line = super().readline(size)
         if not line:
             raise KeyboardInterrupt
         return line
