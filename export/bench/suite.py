@@ -7,8 +7,9 @@ CUDA where available, and the ``seed`` preset's PyTorch model as a baseline row)
 throughput (words/s, pre-tokenized, preprocessing included) at batch sizes 1, 8, 64,
 256; single-sentence latency p50/p95/p99; peak RSS (each backend measured in its own
 process). Plus cold start of `postag tag` vs the same tagging through PyTorch, bundle file
-sizes, installed sizes, and a roofline (model FLOPs per token vs this machine's measured
-matrix-multiply GFLOP/s). Warm-up first, several repetitions, medians reported. Writes
+sizes, installed sizes, and a roofline (model FLOPs per token against two ceilings: the
+CPU's peak read from the machine, ``bench.cpu_peak``, and its measured matrix-multiply
+GFLOP/s). Warm-up first, several repetitions, medians reported. Writes
 bench.json, bench.md and PNG plots. Numbers are printed, never asserted.
 """
 
@@ -27,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from postag.export.bench.cpu_peak import cpu_peak
 from postag.export.bench.measure import (
     BATCH_SIZES,
     flops_per_token,
@@ -39,7 +41,7 @@ from postag.session import load_forms
 
 
 def matmul_gflops(threads: int, n: int = 1024, repeats: int = 5) -> float:
-    """This machine's fp32 GEMM rate through numpy's BLAS (the roofline's ceiling)."""
+    """This machine's fp32 GEMM rate through numpy's BLAS (the roofline's practical ceiling)."""
     a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
     b = np.random.default_rng(1).standard_normal((n, n), dtype=np.float32)
     t = median_time(lambda: a @ b, repeats, warmup=2)
@@ -250,12 +252,14 @@ def targets(report: dict[str, Any]) -> list[tuple[str, bool, str]]:
     rf = report["roofline"]
     out = []
     bs, wps = best(rt)
-    share = wps / rf["best_words_per_s"]
+    of_peak, of_gemm = shares(rt, rf)
+    peak = f", {100 * of_peak:.1f}% of the CPU's peak" if of_peak is not None else ""
     out.append(
         (
-            "batch throughput ≥ 50% of the roofline",
-            share >= 0.5,
-            f"{wps:,.0f} words/s @{bs} = {100 * share:.1f}% of {rf['best_words_per_s']:,.0f}",
+            "batch throughput ≥ 50% of the measured GEMM rate (FLOPs done)",
+            of_gemm >= 0.5,
+            f"{wps:,.0f} words/s @{bs} = {achieved_gflops(rt):.1f} GFLOP/s: "
+            f"{100 * of_gemm:.1f}% of {rf['gemm_gflops']:.1f}{peak}",
         )
     )
     if pt:
@@ -296,17 +300,20 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         "| backend | "
         + " | ".join(f"words/s @{b}" for b in BATCH_SIZES)
-        + " | best vs PyTorch best | roofline share | p50 ms | p95 ms | p99 ms | peak RSS MB |",
-        "|---" * (len(BATCH_SIZES) + 7) + "|",
+        + " | best vs PyTorch best | share of CPU peak | share of GEMM | p50 ms | p95 ms "
+        "| p99 ms | peak RSS MB |",
+        "|---" * (len(BATCH_SIZES) + 8) + "|",
     ]
     for r in res:
         t = r["throughput"]
         _, top = best(r)
         ratio = f"{top / best(base)[1]:.2f}×" if base else "—"
+        of_peak, of_gemm = shares(r, rf)
         lines.append(
             f"| {r['backend']} | "
             + " | ".join(f"{t[str(b)]:,.0f}" for b in BATCH_SIZES)
-            + f" | {ratio} | {100 * top / rf['best_words_per_s']:.1f}%"
+            + f" | {ratio} | {'—' if of_peak is None else f'{100 * of_peak:.1f}%'}"
+            f" | {100 * of_gemm:.1f}%"
             f" | {r['latency_ms']['p50']:.2f} | {r['latency_ms']['p95']:.2f} | "
             f"{r['latency_ms']['p99']:.2f} | {r['peak_rss_mb']:.0f} |"
         )
@@ -315,8 +322,12 @@ def markdown(report: dict[str, Any]) -> str:
         f"Roofline: the exported default model does {rf['flops_per_token'] / 1e6:.2f} MFLOP "
         f"per token (character BiLSTM at the mean word length {rf['avg_word_len']:.1f}); "
         f"measured GEMM {rf['gemm_gflops']:.1f} GFLOP/s → at most "
-        f'{rf["best_words_per_s"]:,.0f} words/s. "roofline share" is each backend\'s best '
-        "batch size against that bound (the seed row is a smaller model).",
+        f"{rf['best_words_per_s']:,.0f} words/s doing every FLOP. CPU peak: "
+        f"{rf.get('cpu_peak_line', 'not measured')} (read from /proc/cpuinfo and cpufreq: "
+        "`python -m postag.export.bench.cpu_peak`). The two share columns are each "
+        "backend's best batch size as FLOPs really done per second (the fast graph skips "
+        "the character BiLSTM for known forms) against each ceiling (the seed row is a "
+        "smaller model).",
     ]
     rt = next((r for r in res if r["backend"] == "runtime"), None)
     if rt and "flops_per_token_done" in rt:
@@ -416,17 +427,37 @@ def cold_starts(bundle: Path, checkpoint: Path) -> dict[str, float]:
 
 def roofline(
     model_config: dict[str, Any], sentences: Sequence[Sequence[str]], threads: int
-) -> dict[str, float]:
-    """Model FLOPs per token vs this machine's measured GEMM rate."""
+) -> dict[str, Any]:
+    """Model FLOPs per token against two ceilings: this CPU's peak float32 rate, read from
+    the machine (:mod:`.cpu_peak`: cores × clock × FLOP per cycle of the widest vector
+    unit; an upper bound no model beats), and the measured GEMM rate (practical)."""
     avg_word = float(np.mean([len(w) for s in sentences for w in s]))
     fpt = flops_per_token(model_config, min(avg_word, 32))
     gflops = matmul_gflops(threads)
+    peak = cpu_peak(threads)
     return {
         "flops_per_token": fpt,
         "gemm_gflops": gflops,
         "best_words_per_s": gflops * 1e9 / fpt,
         "avg_word_len": avg_word,
+        "cpu_peak": peak.to_dict() if peak else None,
+        "cpu_peak_line": peak.line() if peak else "not readable on this machine",
     }
+
+
+def achieved_gflops(result: dict[str, Any]) -> float:
+    """A backend's best throughput as the FLOPs it really does per second: the fast
+    graph skips the character BiLSTM for tokens whose form is in its table
+    (``flops_per_token_done``), so words/s alone overstates it."""
+    _, top = best(result)
+    return top * result.get("flops_per_token_done", result["flops_per_token"]) / 1e9
+
+
+def shares(result: dict[str, Any], rf: dict[str, Any]) -> tuple[float | None, float]:
+    """(share of the CPU's peak, share of the measured GEMM rate) of a backend's best."""
+    done = achieved_gflops(result)
+    peak = rf.get("cpu_peak")
+    return (done / peak["gflops"] if peak else None), done / rf["gemm_gflops"]
 
 
 def run_bench(
