@@ -1,6 +1,7 @@
 """The torch commands of ``postag``: train, eval, export, verify, parity, bench.
 
     postag train [--preset default|seed] [--data DIR] [hyperparameters...]
+    postag train --vectors glove-6b-50d --vectors-mode frozen --vectors-combine concat
     postag eval artifacts/checkpoints/default.pt test --conllu-out pred.conllu
     postag export && postag verify artifacts/postag-en-ewt
 
@@ -116,6 +117,15 @@ HYPERPARAMETERS = [
     ("xpos-weight", click.FloatRange(min=0), "Loss weight of the XPOS head (UPOS's is 1)."),
     ("feats-weight", click.FloatRange(min=0), "Loss weight of the UFeats head."),
     ("max-minutes", click.FloatRange(min=0), "Wall-clock safety cap (recorded when it fires)."),
+    (
+        "vectors",
+        str,
+        "Pretrained word vectors: glove-6b-50d (the 'vectors' extra) or a directory; "
+        "baked into the word embedding after training.",
+    ),
+    ("vectors-mode", click.Choice(["frozen", "finetune", "delta"]), "How the vectors train."),
+    ("vectors-combine", click.Choice(["concat", "sum"]), "Vectors with the trained embedding."),
+    ("vectors-top", click.IntRange(min=0), "Most frequent vector words kept (0 = all)."),
 ]
 
 

@@ -71,6 +71,12 @@ class Checkpoint:
         names = [str(f.get("file")) for f in files.values()] if isinstance(files, dict) else []
         return f"{self.corpus.get('name', '?')} ({', '.join(names)})"
 
+    def training_words(self) -> int:
+        """How many word-table entries (ids ``0 .. n - 1``) are training-set forms; the rest
+        come from pretrained vectors (``ModelConfig.vectors``). Unknown-word accuracy means
+        unknown to the training set: an id ``>= n`` (or ``<unk>``)."""
+        return self.model_config.n_train_words or len(self.words)
+
     def model(self) -> TaggerModel:
         m = TaggerModel(self.model_config)
         m.load_state_dict(upgrade_state_dict(self.state_dict))

@@ -47,6 +47,12 @@ def _from_dict(cls: type[T], data: dict[str, Any]) -> T:
 #: Treebank tags for English) and UFeats (one label per whole FEATS string, ``_`` = none).
 HEADS = ("upos", "xpos", "feats")
 
+#: How pretrained word vectors train (``ModelConfig.vectors_mode``): kept as they are,
+#: fine-tuned, or kept with a trained delta added (initialised at 0).
+VECTORS_MODES = ("frozen", "finetune", "delta")
+#: How they meet the trained word embedding (``ModelConfig.vectors_combine``).
+VECTORS_COMBINE = ("concat", "sum")
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -75,8 +81,27 @@ class ModelConfig:
     # every head; same budget) and costs ~30% of the runtime's throughput
     # (docs/design/crf.md)
     crf: tuple[str, ...] = ()
+    # Pretrained word vectors (export/train/vectors.py): a known name ("glove-6b-50d", the
+    # `vectors` extra) or a directory; "" = none (the default). Training only: the trained
+    # model is *baked* into one plain word embedding of width ``word_dim`` (concat: the
+    # trained size + ``vectors_dim``), and ``vectors_baked`` says so; the rest is provenance.
+    vectors: str = ""
+    vectors_mode: str = "frozen"  # "frozen" | "finetune" | "delta" (frozen + trained delta)
+    vectors_combine: str = "concat"  # "concat" [trained ; vector] | "sum" trained + W vector
+    vectors_top: int = 100_000  # the most frequent words of the vectors kept (0 = all)
+    vectors_dim: int = 0  # filled in from the vectors
+    vectors_baked: bool = False
+    # word-table entries from the training data: ids >= this come from the vectors only
+    # (0 = every entry is a training form, as without vectors)
+    n_train_words: int = 0
 
     def __post_init__(self) -> None:
+        if self.vectors_mode not in VECTORS_MODES:
+            raise ConfigError(f"vectors_mode {self.vectors_mode!r} not in {VECTORS_MODES}")
+        if self.vectors_combine not in VECTORS_COMBINE:
+            raise ConfigError(f"vectors_combine {self.vectors_combine!r} not in {VECTORS_COMBINE}")
+        if self.vectors_top < 0:
+            raise ConfigError(f"vectors_top must be >= 0 (0 = all), got {self.vectors_top}")
         if not set(self.crf) <= set(self.heads):
             raise ConfigError(
                 f"crf head(s) {sorted(set(self.crf) - set(self.heads))} not in "
@@ -89,6 +114,18 @@ class ModelConfig:
 
     def n_labels(self, head: str) -> int:
         return {"upos": self.n_tags, "xpos": self.n_xpos, "feats": self.n_feats}[head]
+
+    @property
+    def uses_vectors(self) -> bool:
+        """True while the model has its pretrained-vector parts (trained, not yet baked)."""
+        return bool(self.vectors) and not self.vectors_baked
+
+    @property
+    def word_input_dim(self) -> int:
+        """Width of a word's embedding as the sentence LSTM sees it (without characters)."""
+        if self.uses_vectors and self.vectors_combine == "concat":
+            return self.word_dim + self.vectors_dim
+        return self.word_dim
 
     def label_dims(self) -> dict[str, int]:
         """Each head's label axis (as the I/O contract names it) → its size."""

@@ -123,7 +123,8 @@ def evaluate_checkpoint(
     encoder = ckpt.encoder()
     words = [s.words for s in sentences]
     pred = predict_labels(ckpt.model(), encoder, words)
-    known = [[i != UNK_ID for i in encoder.word_ids(w)] for w in words]
+    n_train = ckpt.training_words()  # known = a training-set form (not a vectors-only word)
+    known = [[i != UNK_ID and i < n_train for i in encoder.word_ids(w)] for w in words]
     heads, gold = {}, {}
     for h, labels in ckpt.labels().items():
         gold[h] = tag_ids(sentences, labels, "eval", h)

@@ -3,6 +3,10 @@ per head (UPOS, and XPOS and UFeats for the joint tagger: ``ModelConfig.heads``)
 decoded by a log-softmax per word or, for the heads in ``ModelConfig.crf``, by a
 linear-chain CRF (``crf.py``: Viterbi path + posterior marginals).
 
+With pretrained word vectors (``ModelConfig.vectors``) the word embedding is a
+:class:`WordVectors` while training; ``vectors.bake`` then folds it into one plain
+``nn.Embedding``, so every saved and exported model is the plain one.
+
 Variable lengths are honoured in both directions without ``pack_padded_sequence`` (which
 neither TorchScript-to-ONNX nor dynamo export handles): the backward direction is a
 forward LSTM run over each sequence *reversed within its own length*, then reversed back.
@@ -24,6 +28,7 @@ from torch import Tensor, nn
 
 from postag.export.train.config import ModelConfig
 from postag.export.train.crf import CRF
+from postag.vocab import UNK_ID
 
 
 def reverse_padded(x: Tensor, lengths: Tensor) -> Tensor:
@@ -108,19 +113,78 @@ class CRFDecoder(CRF):
         return [self.log_marginals(em, lengths), self.viterbi(em, lengths)]
 
 
+class WordVectors(nn.Module):
+    """A word's embedding while training with pretrained vectors (``ModelConfig.vectors``):
+    a trained embedding of the training forms (ids < ``n_train_words``) combined with a
+    pretrained vector for every id (0 where the vectors lack the word).
+
+    A word known only to the vectors (id >= ``n_train_words``) gets the trained ``<unk>``
+    row plus its own vector, and training's word dropout (``p_drop``, set by the trainer)
+    drops only the trained part to ``<unk>`` while keeping the word's vector: the model
+    learns the very input it sees for such words at run time. :func:`vectors.bake` folds
+    it all into one plain ``nn.Embedding``."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.n_train_words = cfg.n_train_words
+        self.mode = cfg.vectors_mode
+        self.combine = cfg.vectors_combine
+        self.emb = nn.Embedding(cfg.n_train_words, cfg.word_dim, padding_idx=0)
+        table = torch.zeros(cfg.n_words, cfg.vectors_dim)  # (n_words, vectors_dim)
+        if cfg.vectors_mode == "finetune":
+            self.vectors = nn.Parameter(table)
+        else:  # frozen, delta: the pretrained table itself never trains
+            self.register_buffer("vectors", table)
+        self.delta = nn.Parameter(torch.zeros_like(table)) if cfg.vectors_mode == "delta" else None
+        self.proj = (
+            nn.Linear(cfg.vectors_dim, cfg.word_dim, bias=False)
+            if cfg.vectors_combine == "sum"
+            else None
+        )
+        # word dropout per id (n_words,); empty = none. Not saved: a training setting.
+        self.register_buffer("p_drop", torch.zeros(0), persistent=False)
+
+    def set_vectors(self, table: Tensor) -> None:
+        """Load the pretrained table (n_words, vectors_dim)."""
+        with torch.no_grad():
+            self.vectors.copy_(table)
+
+    def forward(self, word_ids: Tensor) -> Tensor:
+        # word_ids: (batch, seq) over the extended table; ids past the training forms use
+        # the trained <unk> row
+        trained = word_ids.masked_fill(word_ids >= self.n_train_words, UNK_ID)  # (batch, seq)
+        if self.training and self.p_drop.numel() > 0:
+            drop = torch.rand(word_ids.shape) < self.p_drop[word_ids]  # (batch, seq)
+            trained = trained.masked_fill(drop, UNK_ID)
+        e = self.emb(trained)  # (batch, seq, word_dim)
+        v = nn.functional.embedding(word_ids, self.vectors)  # (batch, seq, vectors_dim)
+        if self.delta is not None:
+            v = v + nn.functional.embedding(word_ids, self.delta)
+        if self.proj is not None:
+            return e + self.proj(v)  # (batch, seq, word_dim)
+        return torch.cat([e, v], 2)  # (batch, seq, word_dim + vectors_dim)
+
+
 class TaggerModel(nn.Module):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         if min(cfg.n_words, cfg.n_tags) <= 0 or (cfg.char_hidden and cfg.n_chars <= 0):
             raise ValueError("ModelConfig needs vocabulary sizes (n_words, n_chars, n_tags)")
+        if cfg.uses_vectors and not (0 < cfg.n_train_words <= cfg.n_words and cfg.vectors_dim):
+            raise ValueError("ModelConfig with vectors needs n_train_words and vectors_dim")
         self.cfg = cfg
-        self.word_emb = nn.Embedding(cfg.n_words, cfg.word_dim, padding_idx=0)
+        # pretrained vectors while training (vectors.py bakes them into a plain embedding)
+        self.word_emb: nn.Module = (
+            WordVectors(cfg)
+            if cfg.uses_vectors
+            else nn.Embedding(cfg.n_words, cfg.word_dim, padding_idx=0)
+        )
         self.chars: nn.Module = (
             CharBiLSTM(cfg.n_chars, cfg.char_dim, cfg.char_hidden) if cfg.char_hidden else NoChars()
         )
         layer = BiLayer if cfg.bidirectional else UniLayer
         width = 2 * cfg.hidden if cfg.bidirectional else cfg.hidden
-        dims = [cfg.word_dim + self.chars.out_dim] + [width] * (cfg.layers - 1)
+        dims = [cfg.word_input_dim + self.chars.out_dim] + [width] * (cfg.layers - 1)
         self.layers = nn.ModuleList([layer(d, cfg.hidden) for d in dims])
         self.dropout = nn.Dropout(cfg.dropout)
         # one linear layer per head over the shared encoder, in cfg.heads order
@@ -137,7 +201,7 @@ class TaggerModel(nn.Module):
     def encode(self, word_ids: Tensor, char_feats: Tensor, lengths: Tensor) -> Tensor:
         """word_ids (batch, seq), char_feats (batch, seq, c), lengths (batch,) → the shared
         encoder's states (batch, seq, width)."""
-        x = torch.cat([self.word_emb(word_ids), char_feats], 2)  # (batch, seq, word_dim + c)
+        x = torch.cat([self.word_emb(word_ids), char_feats], 2)  # (batch, seq, word_input + c)
         x = self.dropout(x)
         for layer in self.layers:
             x = self.dropout(layer(x, lengths))  # (batch, seq, width)

@@ -3,6 +3,7 @@ dropout, early stopping on dev accuracy, the best checkpoint kept.
 
     postag train                      # default model on EWT → artifacts/checkpoints/default.pt
     postag train --preset seed        # the tutorials' original LSTMTagger, for comparison
+    postag train --vectors glove-6b-50d  # + pretrained word vectors (export/train/vectors.py)
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from torch import nn
 from tqdm import tqdm
 
 from postag.data import Sentence
-from postag.errors import CorpusError
+from postag.errors import ConfigError, CorpusError
 from postag.export.train.checkpoint import Checkpoint
 from postag.export.train.config import ModelConfig, TrainConfig
 from postag.export.train.crf import CRF
-from postag.export.train.model import TaggerModel
+from postag.export.train.model import TaggerModel, WordVectors
 from postag.export.train.predict import predict_labels
+from postag.export.train.vectors import bake_state, extend_words, load_vectors, vector_table
 from postag.vocab import UNK_ID, Encoder, Vocab, build_vocabs
 
 
@@ -302,12 +304,25 @@ def _train(
     log: Callable[[str], None],
     progress: bool | None,
 ) -> Checkpoint:
+    if model_cfg.vectors_baked:
+        raise ConfigError("vectors_baked is a trained model's record, not a training option")
     set_seed(train_cfg.seed)
     torch.set_num_threads(train_cfg.threads or os.cpu_count() or 1)
     words, chars, tags, counts = build_vocabs(
         ((s.words, s.tags) for s in train_set), train_cfg.min_freq
     )
     labels = {h: tags if h == "upos" else label_vocab(train_set, h) for h in model_cfg.heads}
+    table = None
+    if model_cfg.vectors:  # the word table grows by the vector words training lacks
+        vectors = load_vectors(model_cfg.vectors, model_cfg.vectors_top)
+        n_train_words, words = len(words), extend_words(words, vectors)
+        table = torch.from_numpy(vector_table(words, vectors))  # (n_words, vectors_dim)
+        model_cfg = model_cfg.replace(n_train_words=n_train_words, vectors_dim=vectors.dim)
+        log(
+            f"vectors {model_cfg.vectors} ({vectors.dim}d, top {len(vectors.words):,} words, "
+            f"{model_cfg.vectors_mode}, {model_cfg.vectors_combine}): word table "
+            f"{n_train_words:,} training forms + {len(words) - n_train_words:,} vector words"
+        )
     model_cfg = sized(model_cfg, words, chars, labels)
     encoder = Encoder(words, chars, model_cfg.max_word_len)
     model = TaggerModel(model_cfg)
@@ -315,6 +330,11 @@ def _train(
     dev_ids = {h: tag_ids(dev_set, v, "dev", h) for h, v in labels.items()}
     opt = make_optimizer(model, train_cfg)
     p_drop = word_dropout_probs(words, counts, train_cfg.word_dropout)
+    if isinstance(model.word_emb, WordVectors) and table is not None:
+        model.word_emb.set_vectors(table)
+        # word dropout drops the trained embedding only (the word keeps its vector)
+        model.word_emb.p_drop = p_drop
+        p_drop = torch.zeros(len(words))
     rng = random.Random(train_cfg.seed)
     n_params = count_params(model)
     log(
@@ -348,7 +368,8 @@ def _train(
             f"epoch {epoch:>2}  loss {loss:.4f}  dev {heads_txt}  "
             f"{history[-1].seconds:5.1f}s{'  *best' if improved else ''}"
         )
-        ckpt.state_dict = run.best_state or {}
+        if improved:  # the checkpoint holds the plain model (vectors baked in)
+            ckpt.model_config, ckpt.state_dict = bake_state(model_cfg, run.best_state or {})
         ckpt.history = [h.to_dict() for h in history]
         ckpt.metrics = run.metrics(epoch, stopped_by, n_params)
         if improved and checkpoint_path:
