@@ -28,6 +28,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 
+from .files import write_report
+
 _PROSE = (
     "The quick brown fox didn't jump over the lazy dog on Jan. 5, 2024; it ran 3.5 km "
     "(about 2 miles) instead. Mr. Smith e-mailed jo.doe@example.org at 12:30 and said "
@@ -237,9 +239,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     rows, table = run(families, sizes, modes, args.impl, args.timeout)
     print("\n" + table)
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "tokenizer_bench.json").write_text(json.dumps(rows, indent=1) + "\n")
-        (args.out / "tokenizer_bench.md").write_text(table + "\n")
+        write_report(args.out, "tokenizer_bench", rows, table)
 
 
 if __name__ == "__main__":

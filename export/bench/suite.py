@@ -198,6 +198,16 @@ def installed_sizes() -> dict[str, Any]:
     }
 
 
+def _save(fig: Any, path: Path) -> Path:
+    """Lay a figure out, write it as a PNG and free it."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def plot(results: list[dict[str, Any]], out: Path) -> list[Path]:
     import matplotlib
 
@@ -214,10 +224,7 @@ def plot(results: list[dict[str, Any]], out: Path) -> list[Path]:
     ax.set_ylabel("words / s (preprocessing included)")
     ax.set_title("Throughput vs batch size")
     ax.legend()
-    fig.tight_layout()
-    paths.append(out / "throughput.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(_save(fig, out / "throughput.png"))
     fig, ax = plt.subplots(figsize=(7, 4))
     names = [r["backend"] for r in results]
     for k, q in enumerate(("p50", "p95", "p99")):
@@ -231,10 +238,7 @@ def plot(results: list[dict[str, Any]], out: Path) -> list[Path]:
     ax.set_ylabel("ms per sentence")
     ax.set_title("Single-sentence latency (typical length)")
     ax.legend()
-    fig.tight_layout()
-    paths.append(out / "latency.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(_save(fig, out / "latency.png"))
     return paths
 
 

@@ -35,7 +35,6 @@ spaCy's rule-based ``sentencizer``.
 """
 
 import argparse
-import json
 import os
 import platform
 import random
@@ -53,6 +52,7 @@ from spacy.tokens import Doc
 
 from ..corpus import locate_corpus
 from ..data import Sentence, read_conllu
+from ..files import write_report
 from .component import PostagComponent
 
 
@@ -336,9 +336,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     table = f"{head}\n\n{table}"
     print(table)
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "spacy_bench.json").write_text(json.dumps(report, indent=1) + "\n")
-        (args.out / "spacy_bench.md").write_text(table + "\n")
+        write_report(args.out, "spacy_bench", report, table)
 
 
 if __name__ == "__main__":
