@@ -120,12 +120,24 @@ HYPERPARAMETERS = [
     (
         "vectors",
         str,
-        "Pretrained word vectors: glove-6b-50d (the 'vectors' extra) or a directory; "
-        "baked into the word embedding after training.",
+        "Pretrained word vectors: glove-6b-50d (the default preset's; the 'export' extra) "
+        "or a directory; none = without. Baked into the word embedding after training.",
     ),
     ("vectors-mode", click.Choice(["frozen", "finetune", "delta"]), "How the vectors train."),
     ("vectors-combine", click.Choice(["concat", "sum"]), "Vectors with the trained embedding."),
     ("vectors-top", click.IntRange(min=0), "Most frequent vector words kept (0 = all)."),
+    ("adam-beta2", click.FloatRange(min=0, max=1, max_open=True), "Adam's second-moment decay."),
+    (
+        "distill-from",
+        str,
+        "Teacher checkpoints, comma-separated (e.g. seeds of one recipe): their mean label "
+        "distributions are distilled into the model.",
+    ),
+    (
+        "distill-weight",
+        click.FloatRange(min=0, max=1),
+        "Distillation: the teachers' share of each head's loss (the gold labels' is 1 - w).",
+    ),
 ]
 
 
@@ -174,7 +186,9 @@ def train_and_report(
 
     model_cfg, train_cfg = PRESETS[preset]
     chosen = {k: v for k, v in hp.items() if v is not None}
-    for key in ("heads", "crf"):  # comma-separated lists; "none" = empty
+    if chosen.get("vectors") == "none":  # the default preset's vectors switched off
+        chosen["vectors"] = ""
+    for key in ("heads", "crf", "distill_from"):  # comma-separated lists; "none" = empty
         if isinstance(chosen.get(key), str):
             items = [h.strip() for h in str(chosen[key]).split(",")]
             chosen[key] = tuple(h for h in items if h and h != "none")
@@ -464,6 +478,13 @@ def parity(
     help="Also time fast graphs with these sentence-LSTM hidden sizes (random weights): "
     "what model size meets a latency target.",
 )
+@click.option(
+    "--baseline",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="Another bundle (e.g. the previous default) whose onnxruntime backends are "
+    "measured in the same run, each right after this bundle's: before/after rows.",
+)
 @report_dir_option("artifacts/bench", "bench.json, bench.md and the PNG plots")
 @click.pass_obj
 def bench(
@@ -476,6 +497,7 @@ def bench(
     sentences: int,
     repeats: int,
     size_sweep: str,
+    baseline: str | None,
     out: str,
 ) -> None:
     """Benchmark every backend of BUNDLE side by side: throughput, latency, peak memory,
@@ -505,6 +527,7 @@ def bench(
         cuda_available(),
         log=opts.echo,
         sweep=sweep,
+        baseline=load_manifest(baseline).root if baseline else None,
     )
     click.echo(markdown(report))
     click.echo(

@@ -378,6 +378,20 @@ def markdown(report: dict[str, Any]) -> str:
             f"{r['p50_ms']:.2f} | {r['words_per_s']:,.0f} |"
             for r in report["size_sweep"]
         ]
+    if pairs := before_after(res):
+        lines += [
+            "",
+            f"Before/after (best batch size, words/s; baseline {report.get('baseline')}, "
+            "each measured right after the same backend of this bundle):",
+            "",
+            "| backend | this bundle | baseline | ratio | ≥ 85% |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {b} | {now:,.0f} | {then:,.0f} | {100 * now / then:.1f}% | "
+            f"{'✓' if now >= 0.85 * then else '✗'} |"
+            for b, now, then in pairs
+        ]
     tg = targets(report)
     if tg:
         lines += ["", "Targets (runtime row, fp32):", ""]
@@ -387,6 +401,8 @@ def markdown(report: dict[str, Any]) -> str:
 
 BACKENDS = ("pytorch", "torchscript", "onnx-fp32", "onnx-int8", "runtime", "runtime-int8")
 CUDA_BACKENDS = ("onnx-cuda", "runtime-cuda")
+#: The backends a ``--baseline`` bundle is also measured with (no checkpoint needed).
+BEFORE_AFTER = ("onnx-fp32", "onnx-int8", "runtime", "runtime-int8")
 #: One typical sentence for the cold-start measurement.
 COLD_START_INPUT = (
     "Hello world, this is a typical sentence of about twenty words to tag for the "
@@ -404,9 +420,12 @@ def measure_backends(
     repeats: int,
     cuda: bool,
     log: Callable[[str], None],
+    baseline: Path | None = None,
 ) -> list[dict[str, Any]]:
     """Every backend (CUDA ones where available; the seed model when its checkpoint
-    exists), each in its own process."""
+    exists), each in its own process. With a ``baseline`` bundle, each of its onnxruntime
+    backends (:data:`BEFORE_AFTER`) is measured right after the same backend of ``bundle``
+    (rows named ``<backend> [baseline]``), so the two share the machine's state."""
     runs = [(b, checkpoint) for b in (*BACKENDS, *(CUDA_BACKENDS if cuda else ()))]
     if seed_checkpoint and seed_checkpoint.exists():
         runs.append(("seed-pytorch", seed_checkpoint))
@@ -414,7 +433,22 @@ def measure_backends(
     for backend, ckpt in runs:
         log(f"measuring {backend} …")
         results.append(measure_in_subprocess(backend, bundle, ckpt, data, n, threads, repeats))
+        if baseline is not None and backend in BEFORE_AFTER:
+            log(f"measuring {backend} of the baseline {baseline} …")
+            before = measure_in_subprocess(backend, baseline, None, data, n, threads, repeats)
+            results.append({**before, "backend": f"{backend} [baseline]"})
     return results
+
+
+def before_after(results: list[dict[str, Any]]) -> list[tuple[str, float, float]]:
+    """(backend, best words/s now, best words/s of the baseline) for each backend measured
+    on both bundles."""
+    by_name = {r["backend"]: r for r in results}
+    return [
+        (b, best(by_name[b])[1], best(by_name[f"{b} [baseline]"])[1])
+        for b in BEFORE_AFTER
+        if b in by_name and f"{b} [baseline]" in by_name
+    ]
 
 
 def cold_starts(bundle: Path, checkpoint: Path) -> dict[str, float]:
@@ -476,17 +510,22 @@ def run_bench(
     cuda: bool,
     log: Callable[[str], None] = print,
     sweep: Sequence[int] = (),
+    baseline: Path | None = None,
 ) -> dict[str, Any]:
-    """Measure everything; write bench.json, bench.md and the plots under ``out``."""
+    """Measure everything; write bench.json, bench.md and the plots under ``out``. With a
+    ``baseline`` bundle, its onnxruntime backends too, each beside the same one of
+    ``bundle`` (before/after a model change)."""
     from postag.bundle import load_manifest
     from postag.data import read_conllu
 
     man = load_manifest(bundle)
     sentences = [s.words for s in read_conllu(data)][:n]
     results = measure_backends(
-        bundle, checkpoint, seed_checkpoint, data, n, threads, repeats, cuda, log
+        bundle, checkpoint, seed_checkpoint, data, n, threads, repeats, cuda, log, baseline
     )
     report = {
+        "bundle": str(bundle),
+        "baseline": str(baseline) if baseline else None,
         "machine": {
             "cpu": platform.processor() or platform.machine(),
             "cores": os.cpu_count(),

@@ -170,9 +170,23 @@ class TrainConfig:
     max_minutes: float = 60.0
     xpos_weight: float = 1.0  # loss weight of the XPOS head (UPOS's is 1)
     feats_weight: float = 1.0  # loss weight of the UFeats head
+    adam_beta2: float = 0.999  # Adam's second-moment decay (Stanza's tagger uses 0.95)
+    # Distillation (export/train/distill.py): checkpoints whose averaged label
+    # distributions the model also learns from, each head's loss being
+    # (1 - distill_weight) * NLL(gold) + distill_weight * CE(teachers, model); () = off
+    distill_from: tuple[str, ...] = ()
+    distill_weight: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.distill_weight <= 1.0:
+            raise ConfigError(f"distill_weight must be in [0, 1], got {self.distill_weight}")
+        if not 0.0 <= self.adam_beta2 < 1.0:
+            raise ConfigError(f"adam_beta2 must be in [0, 1), got {self.adam_beta2}")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d["distill_from"] = list(self.distill_from)
+        return d
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:

@@ -126,16 +126,19 @@ class WordVectors(nn.Module):
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
-        self.n_train_words = cfg.n_train_words
+        n = self.n_train_words = cfg.n_train_words
         self.mode = cfg.vectors_mode
         self.combine = cfg.vectors_combine
-        self.emb = nn.Embedding(cfg.n_train_words, cfg.word_dim, padding_idx=0)
-        table = torch.zeros(cfg.n_words, cfg.vectors_dim)  # (n_words, vectors_dim)
-        if cfg.vectors_mode == "finetune":
-            self.vectors = nn.Parameter(table)
-        else:  # frozen, delta: the pretrained table itself never trains
-            self.register_buffer("vectors", table)
-        self.delta = nn.Parameter(torch.zeros_like(table)) if cfg.vectors_mode == "delta" else None
+        self.emb = nn.Embedding(n, cfg.word_dim, padding_idx=0)
+        # The pretrained table never trains as a whole: a vector-only word (id >= n) never
+        # occurs in training, so its row would get no gradient (and Adam no update). What
+        # trains are rows of the training forms only: ``tuned`` (finetune: their vectors)
+        # or ``delta`` (delta: added to them, starting at 0). Same model as a trainable
+        # full table, at the optimiser cost of n rows instead of n_words.
+        self.register_buffer("vectors", torch.zeros(cfg.n_words, cfg.vectors_dim))
+        rows = (n, cfg.vectors_dim)  # (n_train_words, vectors_dim)
+        self.tuned = nn.Parameter(torch.zeros(rows)) if cfg.vectors_mode == "finetune" else None
+        self.delta = nn.Parameter(torch.zeros(rows)) if cfg.vectors_mode == "delta" else None
         self.proj = (
             nn.Linear(cfg.vectors_dim, cfg.word_dim, bias=False)
             if cfg.vectors_combine == "sum"
@@ -148,18 +151,26 @@ class WordVectors(nn.Module):
         """Load the pretrained table (n_words, vectors_dim)."""
         with torch.no_grad():
             self.vectors.copy_(table)
+            if self.tuned is not None:
+                self.tuned.copy_(table[: self.n_train_words])
 
     def forward(self, word_ids: Tensor) -> Tensor:
         # word_ids: (batch, seq) over the extended table; ids past the training forms use
         # the trained <unk> row
-        trained = word_ids.masked_fill(word_ids >= self.n_train_words, UNK_ID)  # (batch, seq)
+        known = word_ids < self.n_train_words  # (batch, seq)
+        trained = word_ids.masked_fill(~known, UNK_ID)  # (batch, seq)
         if self.training and self.p_drop.numel() > 0:
             drop = torch.rand(word_ids.shape) < self.p_drop[word_ids]  # (batch, seq)
             trained = trained.masked_fill(drop, UNK_ID)
         e = self.emb(trained)  # (batch, seq, word_dim)
         v = nn.functional.embedding(word_ids, self.vectors)  # (batch, seq, vectors_dim)
+        # training forms' ids (others → row 0, masked out below)
+        own = word_ids.masked_fill(~known, 0)  # (batch, seq)
+        if self.tuned is not None:
+            v = torch.where(known.unsqueeze(2), nn.functional.embedding(own, self.tuned), v)
         if self.delta is not None:
-            v = v + nn.functional.embedding(word_ids, self.delta)
+            d = nn.functional.embedding(own, self.delta)  # (batch, seq, vectors_dim)
+            v = v + d * known.unsqueeze(2)
         if self.proj is not None:
             return e + self.proj(v)  # (batch, seq, word_dim)
         return torch.cat([e, v], 2)  # (batch, seq, word_dim + vectors_dim)

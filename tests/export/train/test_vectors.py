@@ -21,6 +21,7 @@ from postag.export.train.vectors import (
     extend_words,
     load_vectors,
     vector_table,
+    with_vector_words,
 )
 from postag.vocab import UNK_ID, Vocab
 
@@ -326,3 +327,42 @@ def test_train_command_takes_the_vector_options(toy_corpus, vector_dir, tmp_path
         str(vector_dir), "delta", "sum", 20,
     )  # fmt: skip
     assert mc.vectors_baked and mc.word_dim == 8
+
+
+@pytest.mark.parametrize("mode", ["finetune", "delta"])
+def test_only_training_forms_rows_train(vector_dir, mode):
+    """The trained part of the vector table has one row per training form: a vector-only
+    word never occurs in training, so a full trainable table would only add optimiser work."""
+    model, words, table = _unbaked(vector_dir, mode, train_words=("<pad>", "<unk>", "the", "dog"))
+    emb = model.word_emb
+    trained = emb.tuned if mode == "finetune" else emb.delta
+    assert trained.shape == (4, 4) and trained.requires_grad
+    assert not emb.vectors.requires_grad  # the pretrained table: a buffer
+    ids = torch.tensor([[words.id("dog"), words.id("zebra")]])  # a training form, vector-only
+    emb.train()(ids).sum().backward()
+    assert trained.grad is not None and trained.grad[words.id("dog")].abs().sum() > 0
+    if mode == "finetune":  # starts at the pretrained vectors
+        torch.testing.assert_close(emb.tuned.detach(), table[:4], atol=0, rtol=0)
+
+
+def test_the_vector_vocabulary_can_be_resized_after_training(toy_corpus, vector_dir):
+    """with_vector_words(ckpt, top): the vector-only rows of another --vectors-top, built
+    from the trained <unk> part and the vectors; the same top gives the same table."""
+    ckpt = _train(toy_corpus, SMALL.replace(vectors=str(vector_dir), vectors_mode="finetune"))
+    n = ckpt.training_words()
+    same = with_vector_words(ckpt, ckpt.model_config.vectors_top)
+    assert same.words.items == ckpt.words.items
+    assert torch.equal(same.state_dict["word_emb.weight"], ckpt.state_dict["word_emb.weight"])
+    small = with_vector_words(ckpt, 14)  # the 14 most frequent vector words only
+    kept = [w for w in load_vectors(str(vector_dir), top=14).words if w not in ckpt.words.items[:n]]
+    assert small.words.items == [*ckpt.words.items[:n], *kept]
+    assert small.model_config.n_words == len(small.words) < len(ckpt.words)
+    table = small.state_dict["word_emb.weight"]
+    assert torch.equal(table[:n], ckpt.state_dict["word_emb.weight"][:n])
+    zebra = small.words.id("zebra")  # rank 13 of the vectors: kept; "wolf" (15): not
+    assert "wolf" not in small.words.index
+    assert torch.equal(table[zebra], ckpt.state_dict["word_emb.weight"][ckpt.words.id("zebra")])
+    small.model()  # loads as a model
+    with pytest.raises(ConfigError, match="concat"):
+        with_vector_words(_train(toy_corpus, SMALL.replace(
+            vectors=str(vector_dir), vectors_combine="sum")), 10)  # fmt: skip
