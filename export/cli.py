@@ -188,6 +188,10 @@ def train_and_report(
     chosen = {k: v for k, v in hp.items() if v is not None}
     if chosen.get("vectors") == "none":  # the default preset's vectors switched off
         chosen["vectors"] = ""
+    if "distill_weight" in chosen and not chosen.get("distill_from"):
+        raise click.UsageError("--distill-weight needs --distill-from (the teachers)")
+    if "adam_beta2" in chosen and (chosen.get("optimizer") or train_cfg.optimizer) != "adam":
+        raise click.UsageError("--adam-beta2 is Adam's: not used with --optimizer sgd")
     for key in ("heads", "crf", "distill_from"):  # comma-separated lists; "none" = empty
         if isinstance(chosen.get(key), str):
             items = [h.strip() for h in str(chosen[key]).split(",")]
@@ -483,7 +487,7 @@ def parity(
     type=click.Path(exists=True, file_okay=False),
     default=None,
     help="Another bundle (e.g. the previous default) whose onnxruntime backends are "
-    "measured in the same run, each right after this bundle's: before/after rows.",
+    "measured in the same run beside this bundle's (order A B B A): before/after rows.",
 )
 @report_dir_option("artifacts/bench", "bench.json, bench.md and the PNG plots")
 @click.pass_obj

@@ -114,12 +114,44 @@ def decoding(cfg: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+#: Pretrained vectors a model may be trained with → (what they are, their licence).
+VECTORS = {
+    "glove-6b-50d": (
+        "GloVe 6B 50d (Pennington, Socher and Manning 2014; Wikipedia 2014 + Gigaword 5)",
+        "PDDL-1.0",
+    ),
+}
+
+
+def vectors_note(cfg: dict[str, Any]) -> str:
+    """How a model's word embedding was made when trained with pretrained vectors
+    (``" (100 trained + 50 from GloVe …, fine-tuned; 15,734 training forms + …)"``)."""
+    name = cfg.get("vectors")
+    if not name:
+        return ""
+    dim = cfg.get("vectors_dim", 0)
+    what = VECTORS.get(name, (name, ""))[0]
+    mode = {"frozen": "frozen", "finetune": "fine-tuned", "delta": "frozen + trained delta"}
+    n_train = cfg.get("n_train_words", 0)
+    combine = (
+        f"{cfg['word_dim'] - dim} trained + {dim} from {what}"
+        if cfg.get("vectors_combine", "concat") == "concat"
+        else f"trained + projected {dim}-d {what}"
+    )
+    top = cfg.get("vectors_top", 0)
+    return (
+        f" ({combine}, {mode.get(cfg.get('vectors_mode', ''), '?')}; word table "
+        f"{n_train:,} training forms + {cfg['n_words'] - n_train:,} words from the vectors' "
+        f"{f'{top:,} most frequent' if top else 'whole vocabulary'})"
+    )
+
+
 def model_card(m: dict[str, Any], sizes: dict[str, int]) -> str:
     cfg, met, ev = m["model_config"], m.get("metrics", {}), m.get("evaluation", {})
     heads = heads_of(m)
     val = m.get("validation", {}).get("backends", {})
     arch = (
-        f"word embedding {cfg['word_dim']}"
+        f"word embedding {cfg['word_dim']}{vectors_note(cfg)}"
         + (
             f" + character BiLSTM ({cfg['char_dim']}-d chars, 2×{cfg['char_hidden']})"
             if cfg["char_hidden"]
@@ -223,8 +255,23 @@ def limitations(m: dict[str, Any]) -> list[str]:
     return [
         "## Limitations",
         f"- {text}; gold (UD-style) tokenization is assumed.",
-        "- No pretrained embeddings; unknown words are tagged from their characters.",
+        vectors_limitation(m.get("model_config", {})),
     ]
+
+
+def vectors_limitation(cfg: dict[str, Any]) -> str:
+    """What the model knows of words its training data lacks."""
+    name = cfg.get("vectors")
+    if not name:
+        return "- No pretrained embeddings; unknown words are tagged from their characters."
+    what, lic = VECTORS.get(name, (name, "see their source"))
+    chars = " and from their characters" if cfg.get("char_hidden") else ""
+    return (
+        f"- Words the training data lacks are tagged from their pretrained vector ({what}; "
+        f"licence {lic}) where the vectors have one{chars}; words in neither are tagged "
+        "less accurately still than the words the training data lacks as a whole (the "
+        "unknown-word accuracy above)."
+    )
 
 
 # ------------------------------------------------------------------- the slim card

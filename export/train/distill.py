@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import torch
 
 from postag.data import Sentence
 from postag.errors import ConfigError
@@ -29,35 +30,58 @@ SoftTargets = list[dict[str, np.ndarray]]
 
 
 def teacher_targets(
-    paths: Sequence[str], sentences: Sequence[Sentence], labels: dict[str, Vocab]
+    paths: Sequence[str],
+    sentences: Sequence[Sentence],
+    labels: dict[str, Vocab],
+    training_forms: Sequence[str] | None = None,
 ) -> SoftTargets:
     """The ensemble's label distributions on ``sentences`` (the mean over ``paths``), for
-    each head in ``labels`` (the model-to-be's label lists, which every teacher must share)."""
+    each head in ``labels`` (the model-to-be's label lists, which every teacher must share;
+    with ``training_forms``, the model-to-be's training-form word table, which every teacher
+    must share too: the same training data and ``--min-freq``). Torch's random state is
+    left as it was, so distilling does not shift the student's dropout masks."""
     if not paths:
         raise ConfigError("distillation needs at least one teacher checkpoint")
+    if len(set(paths)) != len(paths):
+        raise ConfigError(f"a teacher is listed twice: {list(paths)}")
     words = [s.words for s in sentences]
     total: SoftTargets | None = None
-    for path in paths:
-        ckpt = Checkpoint.load(path)
-        theirs = ckpt.labels()
-        for head, vocab in labels.items():
-            if head not in theirs or theirs[head].items != vocab.items:
-                raise ConfigError(
-                    f"teacher {path}: its {head.upper()} labels differ from the model's "
-                    "(teachers must be trained on the same training data)"
-                )
-            if head in ckpt.model_config.crf:
-                raise ConfigError(f"teacher {path}: {head.upper()} is decoded by a CRF")
-        outs = predict_log_probs(ckpt.model(), ckpt.encoder(), words)
-        probs = [{h: np.exp(o[h]).astype(np.float32) for h in labels} for o in outs]
-        if total is None:
-            total = probs
-        else:
-            for acc, p in zip(total, probs, strict=True):
+    with torch.random.fork_rng(devices=[]):  # building a teacher draws initial weights
+        for path in paths:
+            ckpt = Checkpoint.load(path)
+            check_teacher(path, ckpt, labels, training_forms)
+            outs = predict_log_probs(ckpt.model(), ckpt.encoder(), words)
+            if total is None:
+                total = [{h: np.exp(o[h]) for h in labels} for o in outs]
+                continue
+            for acc, o in zip(total, outs, strict=True):
                 for h in labels:
-                    acc[h] += p[h]
+                    acc[h] += np.exp(o[h])
+            del outs
     assert total is not None
     for acc in total:
         for h in labels:
             acc[h] /= len(paths)  # (words, labels), each row sums to 1
     return total
+
+
+def check_teacher(
+    path: str, ckpt: Checkpoint, labels: dict[str, Vocab], training_forms: Sequence[str] | None
+) -> None:
+    """A teacher tags with the model-to-be's label lists, per word (no CRF), and was
+    trained on the same training forms."""
+    theirs = ckpt.labels()
+    for head, vocab in labels.items():
+        if head not in theirs or theirs[head].items != vocab.items:
+            raise ConfigError(
+                f"teacher {path}: its {head.upper()} labels differ from the model's "
+                "(teachers must be trained on the same training data)"
+            )
+        if head in ckpt.model_config.crf:
+            raise ConfigError(f"teacher {path}: {head.upper()} is decoded by a CRF")
+    if training_forms is not None:
+        if ckpt.words.items[: ckpt.training_words()] != list(training_forms):
+            raise ConfigError(
+                f"teacher {path}: its training forms differ from the model's (teachers must "
+                "be trained on the same training data with the same --min-freq)"
+            )

@@ -130,11 +130,14 @@ class WordVectors(nn.Module):
         self.mode = cfg.vectors_mode
         self.combine = cfg.vectors_combine
         self.emb = nn.Embedding(n, cfg.word_dim, padding_idx=0)
-        # The pretrained table never trains as a whole: a vector-only word (id >= n) never
-        # occurs in training, so its row would get no gradient (and Adam no update). What
-        # trains are rows of the training forms only: ``tuned`` (finetune: their vectors)
-        # or ``delta`` (delta: added to them, starting at 0). Same model as a trainable
-        # full table, at the optimiser cost of n rows instead of n_words.
+        # The pretrained table never trains as a whole: what trains are the rows of the
+        # training forms only, ``tuned`` (finetune: their vectors) or ``delta`` (delta:
+        # added to them, starting at 0). With --min-freq 1 (the default) a vector-only word
+        # (id >= n) never occurs in training, so a trainable full table would give the
+        # same model (its other rows get no gradient, so Adam never moves them) at the
+        # optimiser cost of n_words rows instead of n. With a higher --min-freq, a rare
+        # training word that has a vector is a vector-only word: its vector stays as
+        # pretrained, as for the words it stands for at run time.
         self.register_buffer("vectors", torch.zeros(cfg.n_words, cfg.vectors_dim))
         rows = (n, cfg.vectors_dim)  # (n_train_words, vectors_dim)
         self.tuned = nn.Parameter(torch.zeros(rows)) if cfg.vectors_mode == "finetune" else None

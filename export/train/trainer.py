@@ -356,7 +356,8 @@ def _train(
     if train_cfg.distill_from:
         if model_cfg.crf:
             raise ConfigError("distillation does not support CRF heads (--crf)")
-        soft = teacher_targets(train_cfg.distill_from, train_set, labels)
+        forms = words.items[: model_cfg.n_train_words or len(words)]
+        soft = teacher_targets(train_cfg.distill_from, train_set, labels, forms)
         log(
             f"distilling from {len(train_cfg.distill_from)} teacher(s), weight "
             f"{train_cfg.distill_weight:g}: {', '.join(train_cfg.distill_from)}"

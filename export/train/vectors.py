@@ -189,11 +189,13 @@ def bake_state(
 
 
 def with_vector_words(ckpt: Checkpoint, top: int) -> Checkpoint:
-    """A trained, baked ``concat`` checkpoint with its vector-only rows rebuilt from the
-    ``top`` most frequent vectors (0 = all): the model training with ``--vectors-top top``
-    gives. Training never sees a vector-only word, so those rows are exactly ``[trained
-    <unk> part ; the word's vector]`` and the rest of the network does not depend on
-    ``top``; only which dev epoch was best could (dev words gain or lose vectors)."""
+    """A trained, baked ``concat`` checkpoint with the rows of its vector-only words cut or
+    extended to the ``top`` most frequent vectors (0 = all): each such row is ``[trained
+    <unk> part ; the word's vector]``, as baking makes it. The training forms' rows stay as
+    trained, with the vectors of the ``vectors_top`` the model was trained with (which the
+    config keeps recording), so this is "the trained model with a bigger or smaller vector
+    vocabulary", not the model training with ``--vectors-top top`` would give: that one
+    would also have a vector (or none) for the training forms ranked past the other top."""
     cfg = ckpt.model_config
     if not (cfg.vectors_baked and cfg.vectors_combine == "concat"):
         raise ConfigError(
@@ -210,8 +212,5 @@ def with_vector_words(ckpt: Checkpoint, top: int) -> Checkpoint:
     state = dict(ckpt.state_dict)
     state["word_emb.weight"] = torch.cat([table[:n], torch.cat([unk, extra], 1)], 0)
     return dataclasses.replace(
-        ckpt,
-        words=words,
-        state_dict=state,
-        model_config=cfg.replace(n_words=len(words), vectors_top=top),
+        ckpt, words=words, state_dict=state, model_config=cfg.replace(n_words=len(words))
     )

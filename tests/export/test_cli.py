@@ -26,6 +26,8 @@ TINY = [
     "0.01",
     "--batch-size",
     "16",
+    "--vectors",
+    "none",  # the default preset's GloVe vectors: tested in tests/export/train/test_vectors.py
 ]
 
 

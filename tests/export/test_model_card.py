@@ -93,3 +93,23 @@ def test_both_cards_take_the_license_from_the_corpus_registry(toy_bundle, corpus
     else:
         assert "check it" in card and "CC BY-SA" not in card
     assert f"- {text}; gold (UD-style) tokenization is assumed." in card
+
+
+def test_a_card_says_how_the_word_embedding_was_made(toy_bundle):
+    """Trained with pretrained vectors: the architecture line gives the split of the word
+    embedding and of the word table, the limitations line the vectors and their licence;
+    without: no pretrained embeddings."""
+    m = json.loads((toy_bundle[0] / "manifest.json").read_text())
+    assert "- No pretrained embeddings" in model_card(m, {"model.onnx": 1})
+    m["model_config"].update(
+        word_dim=150, n_words=50_000, vectors="glove-6b-50d", vectors_mode="finetune",
+        vectors_combine="concat", vectors_top=50_000, vectors_dim=50, vectors_baked=True,
+        n_train_words=15_734,
+    )  # fmt: skip
+    card = model_card(m, {"model.onnx": 1})
+    assert (
+        "word embedding 150 (100 trained + 50 from GloVe 6B 50d (Pennington, Socher and "
+        "Manning 2014; Wikipedia 2014 + Gigaword 5), fine-tuned; word table 15,734 training "
+        "forms + 34,266 words from the vectors' 50,000 most frequent)"
+    ) in card
+    assert "No pretrained embeddings" not in card and "licence PDDL-1.0" in card

@@ -15,13 +15,23 @@ WORDS = ["the", "a", "dog", "cat", "zebra", "wolf", "gorgeously", "runs", "red",
 
 
 def test_uint8_table_is_onnxruntimes_affine_scheme():
-    t = torch.tensor([[-1.0, 0.0, 0.5], [2.0, 1.0, -0.25]])
-    q = uint8_table(t)
-    scale = 3.0 / 255
-    assert torch.all((q - t).abs() <= scale / 2 + 1e-7)
-    assert q[0, 1] == 0.0  # zero is exact
-    big = uint8_table(torch.randn(300, 20))
-    assert len(torch.unique(big)) <= 256
+    """The same uint8 codes and dequantised values as onnxruntime's own quantiser (QUInt8,
+    per tensor, asymmetric: what quantize_dynamic does to a Gather's table)."""
+    from onnx import TensorProto
+    from onnxruntime.quantization.quant_utils import quantize_data
+
+    g = torch.Generator().manual_seed(0)
+    for t in (
+        torch.tensor([[-1.0, 0.0, 0.5], [2.0, 1.0, -0.25]]),
+        torch.randn(300, 20, generator=g) * 3,
+        torch.rand(50, 7, generator=g) + 0.5,  # all positive: the range is widened to 0
+    ):
+        zero, scale, codes = quantize_data(t.numpy().ravel(), TensorProto.UINT8, False)
+        want = (codes.astype(np.float32) - float(zero)) * float(scale)
+        got = uint8_table(t).numpy().ravel()
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
+        assert len(np.unique(got)) <= 256
+    assert uint8_table(torch.tensor([[-1.0, 0.0, 2.0]]))[0, 1] == 0.0  # zero is exact
 
 
 def test_the_study_measures_each_size_and_storage(toy_corpus, tmp_path):

@@ -105,7 +105,7 @@ def test_a_student_trains_and_records_its_teachers(toy_corpus, teachers, tmp_pat
         ["train", "--data", str(toy_corpus), "--out", str(tmp_path / "s.pt"), "--epochs", "2",
          "--hidden", "16", "--word-dim", "16", "--char-dim", "8", "--char-hidden", "8",
          "--layers", "1", "--threads", "1", "--lr", "0.01", "--batch-size", "16",
-         "--distill-from", ",".join(teachers),
+         "--vectors", "none", "--distill-from", ",".join(teachers),
          "--distill-weight", "0.7", "--adam-beta2", "0.95"],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
@@ -122,7 +122,7 @@ def test_bad_distillation_settings_fail_in_words(toy_corpus, tmp_path):
     res = CliRunner().invoke(
         cli,
         ["train", "--data", str(toy_corpus), "--out", str(tmp_path / "s.pt"), "--epochs", "1",
-         "--distill-from", str(tmp_path / "missing.pt")],
+         "--vectors", "none", "--distill-from", str(tmp_path / "missing.pt")],
     )  # fmt: skip
     assert res.exit_code != 0 and "missing.pt: no such checkpoint" in res.output
     assert "Traceback" not in res.output
@@ -130,3 +130,50 @@ def test_bad_distillation_settings_fail_in_words(toy_corpus, tmp_path):
         TrainConfig(distill_weight=1.5)
     with pytest.raises(ConfigError, match="adam_beta2"):
         TrainConfig(adam_beta2=1.0)
+
+
+def test_weight_zero_trains_the_very_model_of_no_distillation(toy_corpus, teachers):
+    """Loading and running the teachers leaves torch's random state alone: with weight 0
+    the student's weights equal those of the same seed without teachers, bit for bit."""
+    tr, dv = _sets(toy_corpus)
+    quiet = {"log": lambda _: None, "progress": False}
+    plain = train(tr, dv, SMALL, FAST, **quiet)
+    zero = train(tr, dv, SMALL, FAST.replace(distill_from=tuple(teachers), distill_weight=0.0),
+                 **quiet)  # fmt: skip
+    assert plain.state_dict.keys() == zero.state_dict.keys()
+    for k, v in plain.state_dict.items():
+        assert torch.equal(v, zero.state_dict[k]), k
+    half = train(tr, dv, SMALL, FAST.replace(distill_from=tuple(teachers)), **quiet)
+    assert any(not torch.equal(v, half.state_dict[k]) for k, v in plain.state_dict.items())
+
+
+def test_teachers_are_refused_when_they_cannot_teach(toy_corpus, teachers, tmp_path):
+    tr, dv = _sets(toy_corpus)
+    quiet = {"log": lambda _: None, "progress": False}
+    with pytest.raises(ConfigError, match="listed twice"):
+        train(tr, dv, SMALL, FAST.replace(distill_from=(teachers[0], teachers[0])), **quiet)
+    with pytest.raises(ConfigError, match="CRF"):
+        train(tr, dv, SMALL.replace(crf=("upos",)), FAST.replace(distill_from=(teachers[0],)),
+              **quiet)  # fmt: skip
+    crf = train(tr, dv, SMALL.replace(crf=("upos",)), FAST, **quiet)
+    crf.save(tmp_path / "crf.pt")
+    with pytest.raises(ConfigError, match="UPOS is decoded by a CRF"):
+        train(tr, dv, SMALL, FAST.replace(distill_from=(str(tmp_path / "crf.pt"),)), **quiet)
+    # the same labels but other training forms (another corpus, another --min-freq)
+    ckpt = Checkpoint.load(teachers[0])
+    forms = ckpt.words.items[: ckpt.training_words()]
+    assert teacher_targets(teachers[:1], tr[:2], ckpt.labels(), forms)  # its own: accepted
+    with pytest.raises(ConfigError, match="training forms differ"):
+        teacher_targets(teachers[:1], tr[:2], ckpt.labels(), forms[:-1])
+
+
+def test_distillation_options_without_their_setting_are_refused(toy_corpus, tmp_path):
+    for args, says in (
+        (["--distill-weight", "0.3"], "--distill-weight needs --distill-from"),
+        (["--optimizer", "sgd", "--adam-beta2", "0.9"], "--adam-beta2 is Adam's"),
+    ):
+        res = CliRunner().invoke(
+            cli, ["train", "--data", str(toy_corpus), "--out", str(tmp_path / "s.pt"), *args]
+        )
+        assert res.exit_code == 2 and says in res.output and "Traceback" not in res.output
+        assert not (tmp_path / "s.pt").exists()
