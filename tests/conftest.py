@@ -98,10 +98,11 @@ EWT = (REPO / ".." / "shared" / "data" / "ud-english-ewt").resolve()
 
 
 def make_toy_bundle(
-    root: Path, name: str, heads: tuple[str, ...], crf: tuple[str, ...] = ()
+    root: Path, name: str, heads: tuple[str, ...], crf: tuple[str, ...] = (), vectors: str = ""
 ) -> tuple[Path, Path, Path]:
-    """Train a tiny model with ``heads`` (``crf``: the heads a CRF decodes) on the toy
-    corpus and export it as a verified bundle. Returns (bundle, checkpoint, corpus)."""
+    """Train a tiny model with ``heads`` (``crf``: the heads a CRF decodes; ``vectors``:
+    pretrained vectors, fine-tuned and concatenated) on the toy corpus and export it as a
+    verified bundle. Returns (bundle, checkpoint, corpus)."""
     from postag.data import read_conllu
     from postag.export.bundle import build_bundle
     from postag.export.train.config import ModelConfig, TrainConfig
@@ -120,6 +121,8 @@ def make_toy_bundle(
         dropout=0.1,
         heads=heads,
         crf=crf,
+        vectors=vectors,
+        vectors_mode="finetune",
     )
     fast = TrainConfig(epochs=4, batch_size=16, lr=0.01, patience=4, threads=1)
     train_set = read_conllu(corpus / "toy-ud-train.conllu")
@@ -144,6 +147,36 @@ def crf_bundle(tmp_path_factory):
     return make_toy_bundle(
         tmp_path_factory.mktemp("crf-bundle"), "crf", ("upos", "xpos", "feats"), ("upos", "xpos")
     )
+
+
+#: A tiny pretrained-vector source (most frequent first): toy-corpus words and words the
+#: toy corpus lacks ("zebra", "gorgeously", "wolf"), 4 dimensions.
+TOY_VECTOR_WORDS = [
+    "the", "a", "dog", "cat", "in", "on", "she", "he", "quickly", "big",
+    "zebra", "gorgeously", "wolf", "runs", "table", "park", "red", "they", "it", "sees",
+]  # fmt: skip
+
+
+def write_toy_vectors(root: Path) -> Path:
+    """A directory with one .npy table and one .json word list (the --vectors layout)."""
+    import json
+
+    import numpy as np
+
+    root.mkdir(parents=True, exist_ok=True)
+    table = np.random.default_rng(0).normal(size=(len(TOY_VECTOR_WORDS), 4))
+    np.save(root / "toy_emb.npy", table.astype(np.float32))
+    (root / "toy_words.json").write_text(json.dumps(TOY_VECTOR_WORDS))
+    return root
+
+
+@pytest.fixture(scope="session")
+def vectors_bundle(tmp_path_factory):
+    """The joint tagger trained with tiny pretrained vectors (fine-tuned, concatenated,
+    baked), exported as a verified bundle once per session: (bundle, checkpoint, corpus)."""
+    root = tmp_path_factory.mktemp("vectors-bundle")
+    vectors = write_toy_vectors(root / "vectors")
+    return make_toy_bundle(root, "vec", ("upos", "xpos", "feats"), vectors=str(vectors))
 
 
 @pytest.fixture(scope="session")
