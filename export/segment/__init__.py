@@ -1,0 +1,1 @@
+"""The trained character segmenter: tokens, sentences and multiword tokens from raw text."""
