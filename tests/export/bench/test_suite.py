@@ -60,7 +60,9 @@ def test_bench_writes_a_report(toy_bundle, tmp_path):
     assert 0 <= rt["new_form_share"] < 1
     assert rt["flops_per_token_done"] < rt["flops_per_token"]
     assert rt["raw_text"]["tokens"] > 0 and rt["raw_text"]["words_per_s"] > 0
-    assert 0 < rt["raw_text"]["tokenization_share"] < 1
+    # a ratio of two timings: positive; no upper bound asserted (no timing assertions:
+    # on a tiny fixture and a busy machine two medians can come out in either order)
+    assert rt["raw_text"]["tokenization_share"] > 0
     for b in report["backends"]:
         assert set(b["throughput"]) == {"1", "8", "64", "256"}
         assert all(v > 0 for v in b["throughput"].values())
