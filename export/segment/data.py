@@ -1,6 +1,7 @@
-"""What the segmenter learns from and sees, all torch-free (numpy): a treebank's raw text
-with one label per character, the character id table and features, the windows the
-text is cut into, and labels back into token and sentence spans.
+"""What the segmenter learns from, all torch-free (numpy): a treebank's raw text with one
+label per character and its gold spans. The labels, character table, features, windows
+and decoding live in the runtime (:mod:`postag.segmentation`, re-exported here), so
+training and tagging share one implementation.
 
     from postag.export.segment.data import read_document, CharTable, decode
     doc = read_document("fr_sequoia-ud-train.conllu")
@@ -43,11 +44,7 @@ is then located by one more pass over the sentences.
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections import Counter
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -55,23 +52,33 @@ import numpy as np
 from postag.conll18 import parse_treebank, raw_text_from
 from postag.data import conllu_blocks
 from postag.errors import CorpusError
+from postag.segmentation import (  # noqa: F401  (re-exported: the labels, table, windows)
+    FEATURES,
+    LABELS,
+    MWT,
+    MWT_SENTENCE,
+    N_FEATURES,
+    N_LABELS,
+    NONE,
+    PAD,
+    PAD_ID,
+    SENTENCE,
+    TOKEN,
+    UNK,
+    UNK_ID,
+    CharTable,
+    Segments,
+    Span,
+    Window,
+    char_features,
+    decode,
+    is_space,
+    label_text,
+    paragraph_spans,
+    windows,
+)
 
-NONE, TOKEN, SENTENCE, MWT, MWT_SENTENCE = range(5)
-#: Label names, by label id.
-LABELS = ("none", "token", "sentence", "mwt", "mwt_sentence")
-N_LABELS = len(LABELS)
-#: Ids of the character table's specials.
-PAD_ID, UNK_ID = 0, 1
-PAD, UNK = "<pad>", "<unk>"
-#: :func:`char_features`'s columns.
-FEATURES = ("space", "upper", "digit", "punct")
-N_FEATURES = len(FEATURES)
-
-#: A paragraph break in any input: a run of whitespace with two line breaks.
-_PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
 _SENT_ID = re.compile(r"#\s*sent_id\s*=\s*(.*)")
-
-Span = tuple[int, int]  # (start, end) offsets into the text, end exclusive
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,11 +98,6 @@ class Document:
         """How many characters carry each label."""
         n = np.bincount(self.labels, minlength=N_LABELS)
         return {name: int(k) for name, k in zip(LABELS, n, strict=True)}
-
-
-def is_space(text: str) -> np.ndarray:
-    """(len(text),) bool: which characters are whitespace (``str.isspace``)."""
-    return np.fromiter((c.isspace() for c in text), dtype=bool, count=len(text))
 
 
 def document_from_conllu(conllu: str, source: str = "<string>") -> Document:
@@ -149,155 +151,3 @@ def _mismatch(conllu: str, source: str) -> CorpusError:
                 f"the tokens {chars[k : k + 20]!r}"
             )
     return CorpusError(f"{source}: its tokens do not spell its text (whitespace aside)")
-
-
-def paragraph_spans(text: str) -> list[Span]:
-    """The spans of ``text``'s paragraphs: its non-blank stretches between paragraph
-    breaks, leading and trailing whitespace left out."""
-    spans: list[Span] = []
-    start = 0
-    for m in [*_PARAGRAPH_BREAK.finditer(text), None]:
-        end = m.start() if m else len(text)
-        chunk = text[start:end]
-        if chunk.strip():
-            lead = len(chunk) - len(chunk.lstrip())
-            spans.append((start + lead, start + len(chunk.rstrip())))
-        start = m.end() if m else end
-    return spans
-
-
-# -- labels → spans -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Segments:
-    """Tokens and sentences as spans of the text; ``multiword[i]``: token ``i`` is a
-    multiword token (its label is :data:`MWT` or :data:`MWT_SENTENCE`)."""
-
-    tokens: list[Span]
-    multiword: list[bool]
-    sentences: list[Span]
-
-
-def decode(text: str, labels: np.ndarray) -> Segments:
-    """Labels (``(len(text),)``, any integer type) → spans. A token runs from the first
-    non-space character after the previous token to a character labelled non-zero;
-    labels on whitespace are ignored; the last non-space character before a paragraph
-    break and at the end of the text always ends a token and a sentence. Linear."""
-    n = len(text)
-    if labels.shape != (n,):
-        raise ValueError(f"labels of shape {labels.shape} for {n} characters")
-    space = is_space(text)
-    labels = np.where(space, NONE, labels.astype(np.int64))  # (n,)
-    idx = np.arange(n)
-    # last non-space character at or before i; first at or after i (n: none)
-    last_ns = np.maximum.accumulate(np.where(space, -1, idx)) if n else idx  # (n,)
-    next_ns = np.minimum.accumulate(np.where(space, n, idx)[::-1])[::-1] if n else idx  # (n,)
-    forced = [m.start() for m in _PARAGRAPH_BREAK.finditer(text)] + [n]
-    for at in forced:
-        if at > 0 and (p := int(last_ns[at - 1])) >= 0:
-            labels[p] = MWT_SENTENCE if labels[p] in (MWT, MWT_SENTENCE) else SENTENCE
-    tokens: list[Span] = []
-    multiword: list[bool] = []
-    sentences: list[Span] = []
-    sent_start = -1
-    for end in np.flatnonzero(labels).tolist():
-        start = int(next_ns[tokens[-1][1]]) if tokens else int(next_ns[0])
-        tokens.append((start, end + 1))
-        label = int(labels[end])
-        multiword.append(label in (MWT, MWT_SENTENCE))
-        if sent_start < 0:
-            sent_start = start
-        if label in (SENTENCE, MWT_SENTENCE):
-            sentences.append((sent_start, end + 1))
-            sent_start = -1
-    return Segments(tokens, multiword, sentences)
-
-
-# -- model input ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CharTable:
-    """Character → id: ``chars[id]``, ``chars[0] == PAD``, ``chars[1] == UNK``."""
-
-    chars: tuple[str, ...]
-
-    def __post_init__(self) -> None:
-        if self.chars[:2] != (PAD, UNK) or len(set(self.chars)) != len(self.chars):
-            raise ValueError("a CharTable starts with <pad>, <unk> and has no duplicates")
-        object.__setattr__(self, "_ids", {c: i for i, c in enumerate(self.chars)})
-
-    @classmethod
-    def build(cls, texts: Iterable[str], min_count: int = 2) -> CharTable:
-        """The characters of ``texts`` seen at least ``min_count`` times, most frequent
-        first (ties: by code point)."""
-        counts: Counter[str] = Counter()
-        for text in texts:
-            counts.update(text)
-        kept = sorted(
-            (c for c, k in counts.items() if k >= min_count), key=lambda c: (-counts[c], c)
-        )
-        return cls((PAD, UNK, *kept))
-
-    @classmethod
-    def from_list(cls, chars: list[str]) -> CharTable:
-        """The inverse of :meth:`to_list` (a checkpoint's or bundle's JSON list)."""
-        return cls(tuple(chars))
-
-    def to_list(self) -> list[str]:
-        return list(self.chars)
-
-    def __len__(self) -> int:
-        return len(self.chars)
-
-    def encode(self, text: str) -> np.ndarray:
-        """(len(text),) int64 ids, :data:`UNK_ID` for characters not in the table."""
-        ids: dict[str, int] = self._ids  # type: ignore[attr-defined]
-        return np.fromiter((ids.get(c, UNK_ID) for c in text), dtype=np.int64, count=len(text))
-
-
-@lru_cache(maxsize=4096)
-def _features(c: str) -> tuple[float, float, float, float]:
-    return (
-        float(c.isspace()),
-        float(c.isupper()),
-        float(c.isdigit()),
-        float(unicodedata.category(c).startswith("P")),
-    )
-
-
-def char_features(text: str) -> np.ndarray:
-    """(len(text), N_FEATURES) float32: the :data:`FEATURES` of each character."""
-    rows = [_features(c) for c in text]
-    return np.array(rows, dtype=np.float32).reshape(len(text), N_FEATURES)
-
-
-@dataclass(frozen=True)
-class Window:
-    """Characters ``[start, end)`` go through the model; the labels of ``[keep_start,
-    keep_end)`` are taken from this window."""
-
-    start: int
-    end: int
-    keep_start: int
-    keep_end: int
-
-
-def windows(n: int, size: int, context: int) -> Iterator[Window]:
-    """The windows over ``n`` characters: the kept parts tile ``[0, n)`` in steps of
-    ``size - 2 * context``, each with up to ``context`` characters of look-around on
-    either side (less at the text's ends); none longer than ``size``. Bad arguments are
-    a :class:`ValueError` at the call, not at the first window."""
-    step = size - 2 * context
-    if context < 0 or step <= 0:
-        raise ValueError(f"window size {size} must exceed twice its context {context} (>= 0)")
-    if n < 0:
-        raise ValueError(f"a negative number of characters: {n}")
-    return _windows(n, step, context)
-
-
-def _windows(n: int, step: int, context: int) -> Iterator[Window]:
-    for keep in range(0, n, step):
-        keep_end = min(n, keep + step)
-        yield Window(max(0, keep - context), min(n, keep_end + context), keep, keep_end)
