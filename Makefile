@@ -35,7 +35,7 @@ crf: $(STAMP)
 	$(POSTAG) export --checkpoint artifacts/checkpoints/crf.pt --out artifacts/postag-en-ewt-crf --name postag-en-ewt-crf
 
 export: $(STAMP)
-	$(POSTAG) export
+	$(POSTAG) export --segmenter default
 
 # The model shipped inside postag (runtime/models/en-ewt, checked in): the slim form of
 # $(BUNDLE), measured and gated against it (postag slim; re-run after `make export`)

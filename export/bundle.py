@@ -34,11 +34,13 @@ from postag.bundle import (
     metric_key,
     sentences_sha256,
 )
-from postag.contract import CONTRACT, FAST_CONTRACT, IOContract
+from postag.contract import CONTRACT, FAST_CONTRACT, SEGMENTER_CONTRACT, IOContract
 from postag.data import Sentence
+from postag.errors import ParityError, PostagError
 from postag.export.backends import Backend, bundle_backends
 from postag.export.gate import (
     Case,
+    Check,
     VerificationReport,
     judge,
     onnx_accuracies,
@@ -69,10 +71,14 @@ from postag.layout import (
     MODEL,
     MODEL_CARD,
     MODEL_INT8,
+    MWT_LEXICON,
+    SEGMENTER,
+    SEGMENTER_CONFIG,
     TORCHSCRIPT,
     VERIFICATION,
     VOCAB_FILES,
 )
+from postag.mwt import MwtLexicon
 
 DEFAULT_NAME = "postag-en-ewt"
 
@@ -102,6 +108,89 @@ def write_json(path: Path, value: Any) -> None:
     path.write_text(json.dumps(value, ensure_ascii=False) + "\n", "utf-8")
 
 
+@dataclass(frozen=True)
+class SplitterSpec:
+    """What the bundle splits raw text with (manifest ``splitter``): the rule tokenizer,
+    with a multiword-token ``lexicon`` learned from the training split where it has one,
+    or a trained ``segmenter`` checkpoint (:mod:`postag.export.segment`), exported into
+    the bundle and verified by the gate."""
+
+    lexicon: MwtLexicon | None = None
+    segmenter: Path | None = None
+
+    def manifest(self) -> dict[str, Any] | None:
+        """The manifest's ``splitter`` field (None: the rule tokenizer alone, as every
+        bundle before it; such bundles keep their identity)."""
+        if self.segmenter is not None:
+            return {
+                "kind": "model",
+                "segmenter": SEGMENTER,
+                "segmenter_config": SEGMENTER_CONFIG,
+                "contract": SEGMENTER_CONTRACT.to_dict(),
+            }
+        return {"kind": "rules", "mwt": MWT_LEXICON} if self.lexicon is not None else None
+
+    def checkpoint_ref(self, out: Path) -> dict[str, Any] | None:
+        """The manifest's ``segmenter_checkpoint`` (path relative to the bundle, sha256;
+        outside the identity, like the tagger's ``checkpoint``): what the parity suite
+        checks the graph against."""
+        if self.segmenter is None:
+            return None
+        path = os.path.relpath(self.segmenter.resolve(), out.resolve())
+        return {"path": path, "sha256": sha256_file(self.segmenter)}
+
+    def write(self, tmp: Path) -> None:
+        if self.segmenter is not None:
+            from postag.export.segment.onnx_export import export_segmenter
+
+            part = export_segmenter(self.segmenter, tmp / "segmenter.tmp")
+            part.onnx.replace(tmp / SEGMENTER)
+            part.json.replace(tmp / SEGMENTER_CONFIG)
+            part.onnx.parent.rmdir()
+        elif self.lexicon is not None:
+            write_json(tmp / MWT_LEXICON, self.lexicon.to_dict())
+
+    def checks(self, tmp: Path, gold: Path | None, threads: int) -> list[Check]:
+        """The gate's checks of the splitter: the segmenter graph against PyTorch on every
+        document of ``gold``'s raw text (labels, tokens, sentences and multiword tokens
+        identical, scores within tolerance; one ✓/✗ line, every mismatch listed on ✗),
+        and that the runtime loads the splitter the manifest will name."""
+        if self.segmenter is None:
+            return []
+        from postag.export.segment.data import document_texts
+        from postag.export.segment.onnx_export import check_segmenter_parity
+        from postag.segmenter import Segmenter
+
+        if gold is None:
+            raise ParityError("the segmenter's parity check needs the gold CoNLL-U (test or dev)")
+        texts = document_texts(gold.read_text(encoding="utf-8"))
+        rep = check_segmenter_parity(
+            self.segmenter,
+            tmp / SEGMENTER,
+            texts,
+            log=lambda _: None,
+            raise_on_failure=False,
+            threads=max(1, threads),
+        )
+        bad = [c.case for c in rep.checks if not c.ok]
+        detail = (
+            f"{len(texts)} documents of {gold.name}, {rep.characters:,} chars: "
+            + ("labels, tokens, sentences identical" if not bad else f"{len(bad)} differ")
+            + f", max|Δ| {rep.max_abs_diff:.2e}"
+            + "".join(f"\n    {m.line()}" for m in rep.mismatches)
+            + "".join(f"\n    {c.line()}" for c in rep.checks if not c.ok)
+        )
+        checks = [Check("segmenter.onnx", "documents", rep.ok, detail, rep.max_abs_diff)]
+        try:
+            Segmenter.load(tmp / SEGMENTER, tmp / SEGMENTER_CONFIG, threads=max(1, threads))
+            checks.append(
+                Check("segmenter.onnx", "runtime load", True, "postag.segmenter loads it")
+            )
+        except PostagError as exc:
+            checks.append(Check("segmenter.onnx", "runtime load", False, str(exc)))
+        return checks
+
+
 def write_inputs(tmp: Path, ckpt: Checkpoint, forms: list[str] | None, cases: list[Case]) -> None:
     """Vocabularies, each head's label list, the fast graph's form list and the gate's
     fixed sample."""
@@ -123,11 +212,16 @@ def manifest_core(
     contract: IOContract,
     forms: list[str] | None,
     scored: tuple[str, Sequence[Sentence]],
+    splitter: SplitterSpec | None = None,
 ) -> dict[str, Any]:
     """Everything the manifest says before the model files exist."""
     labels = ckpt.labels()
     extra = {h: v.items for h, v in labels.items() if h != "upos"}
+    split = splitter.manifest() if splitter else None
+    seg_ckpt = splitter.checkpoint_ref(out) if splitter else None
     return {
+        **({"splitter": split} if split else {}),
+        **({"segmenter_checkpoint": seg_ckpt} if seg_ckpt else {}),
         "format_version": FORMAT_VERSION,
         "name": name,
         "version": version or __version__,
@@ -251,12 +345,16 @@ def build_bundle(
     threads: int = 0,
     log: Callable[[str], None] = print,
     tamper: Callable[[Path], None] | None = None,  # tests: break a file before verification
+    splitter: SplitterSpec | None = None,
+    splitter_gold: Path | None = None,
 ) -> ExportResult:
     """Export, verify and publish a bundle. ``train`` supplies the word forms whose
     character features the fast graph precomputes (without it: the word vocabulary's
     entries); a model without a character BiLSTM gets no fast graph. The int8 accuracy
     checks score ``test`` (else ``dev``). ``contract``: :data:`CONTRACT` with one output
-    per head of the model, unless given."""
+    per head of the model, unless given. ``splitter``: how the bundle splits raw text
+    (none: the rule tokenizer alone); a segmenter is checked against PyTorch on every
+    document of ``splitter_gold`` (the test or dev CoNLL-U file)."""
     start = time.perf_counter()
     checkpoint, out = Path(checkpoint), Path(out)
     ckpt = Checkpoint.load(checkpoint)
@@ -266,7 +364,11 @@ def build_bundle(
     with atomic_dir(out) as tmp:
         cases = verification_cases(dev)
         write_inputs(tmp, ckpt, forms, cases)
-        core = manifest_core(ckpt, checkpoint, out, name, version, contract, forms, (split, scored))
+        if splitter is not None:
+            splitter.write(tmp)
+        core = manifest_core(
+            ckpt, checkpoint, out, name, version, contract, forms, (split, scored), splitter
+        )
         identity = identity_sha256(core, {f: sha256_file(tmp / f) for f in identity_files(core)})
         meta = {META_NAME: name, META_VERSION: core["version"], META_IDENTITY: identity}
         export_graphs(tmp, ckpt, contract, forms, meta, log)
@@ -282,6 +384,8 @@ def build_bundle(
             "fast": FAST_CONTRACT.with_heads(contract.heads, contract.crf),
         }
         report = run_gate(tmp, ckpt, contracts, cases, identity, backends, split, accuracies)
+        if splitter is not None:
+            report.checks += splitter.checks(tmp, splitter_gold, threads)
         judge(report, log)
         manifest = write_manifest(tmp, core, identity, evaluation, report)
         load_manifest(tmp)  # the bundle we are about to publish must load

@@ -330,6 +330,22 @@ def evaluate(
 )
 @click.option("--name", default="postag-en-ewt", show_default=True, help="Bundle name.")
 @click.option("--version", "version_", default=None, help="Bundle version [default: postag's].")
+@click.option(
+    "--mwt/--no-mwt",
+    default=True,
+    show_default=True,
+    help="Learn the multiword-token lexicon (don't → do n't, du → de le) from the training "
+    "split and put it in the bundle, where the split has multiword tokens.",
+)
+@click.option(
+    "--segmenter",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="A trained segmenter checkpoint (`postag train-segmenter`): the bundle splits raw "
+    "text with it instead of the rule tokenizer, verified by the gate. 'default': "
+    "artifacts/segmenter/<treebank>.pt (en-ewt.pt for EWT), trained first if missing "
+    "(what `make export` does).",
+)
 @data_option
 @click.pass_obj
 def export_cmd(
@@ -338,17 +354,21 @@ def export_cmd(
     out: str,
     name: str,
     version_: str | None,
+    mwt: bool,
+    segmenter: str | None,
     data: str | None,
 ) -> None:
     """Export a checkpoint to a verified bundle: ONNX fp32 + int8, TorchScript,
-    vocabularies, manifest, model card. Fails (and writes nothing) if any check fails."""
+    vocabularies, how it splits raw text (rules + multiword-token lexicon, or a trained
+    segmenter), manifest, model card. Fails (and writes nothing) if any check fails."""
     use_torch(opts)
     from postag.bundle import metric_key
     from postag.cli.tag import pct
     from postag.contract import HEAD_NAMES
     from postag.data import read_conllu
-    from postag.export.bundle import build_bundle
+    from postag.export.bundle import SplitterSpec, build_bundle
     from postag.layout import MODEL_FILES
+    from postag.mwt import MwtLexicon
 
     path = Path(checkpoint) if checkpoint else DEFAULT_CKPT_DIR / "default.pt"
     if not path.exists():
@@ -361,6 +381,14 @@ def export_cmd(
     dev = read_conllu(corpus.path("dev"))
     test = read_conllu(corpus.path("test")) if "test" in corpus.files else None
     train = read_conllu(corpus.path("train"))
+    if segmenter == "default":
+        segmenter = str(default_segmenter(opts, corpus))
+    elif segmenter is not None and not Path(segmenter).is_file():
+        raise click.ClickException(f"{segmenter}: no such segmenter checkpoint")
+    lexicon = MwtLexicon.learn_files([corpus.path("train")]) if mwt and not segmenter else None
+    if lexicon is not None and not len(lexicon):
+        opts.echo("note: the training split has no multiword tokens; no lexicon", err=True)
+        lexicon = None
     res = build_bundle(
         path,
         out,
@@ -371,6 +399,8 @@ def export_cmd(
         version=version_,
         threads=opts.threads,
         log=opts.echo,
+        splitter=SplitterSpec(lexicon, Path(segmenter) if segmenter else None),
+        splitter_gold=corpus.path("test") if test is not None else corpus.path("dev"),
     )
     m = res.manifest
     click.echo(f"\nbundle: {res.path}  ({res.seconds:.1f}s)")
@@ -389,6 +419,22 @@ def export_cmd(
             for h in heads
         ]
         click.echo(f"  accuracy dev/test: {label:<15} " + "  ".join(cells))
+
+
+def default_segmenter(opts: Options, corpus: Corpus) -> Path:
+    """``artifacts/segmenter/<treebank>.pt`` of the corpus, trained first (default
+    settings, the same seed) when it is not there."""
+    from postag.export.segment.config import SegmenterConfig
+    from postag.export.segment.trainer import train_segmenter, treebank_name
+
+    train, dev = corpus.path("train"), corpus.path("dev")
+    path = Path("artifacts") / "segmenter" / f"{treebank_name(train).replace('_', '-')}.pt"
+    if not path.is_file():
+        opts.echo(f"no segmenter at {path}: training it first")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cfg = SegmenterConfig(threads=opts.threads or 1)
+        train_segmenter((train, dev), cfg, path, log=opts.echo)
+    return path
 
 
 @click.command()

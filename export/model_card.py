@@ -146,6 +146,26 @@ def vectors_note(cfg: dict[str, Any]) -> str:
     )
 
 
+def _raw_text(m: dict) -> list[str]:
+    """How the bundle splits raw text (manifest ``splitter``)."""
+    sp = m.get("splitter") or {"kind": "rules"}
+    if sp["kind"] == "model":
+        what = (
+            f"the trained segmenter (`{sp['segmenter']}`, settings and multiword-token "
+            f"lexicon in `{sp['segmenter_config']}`): tokens, sentences and multiword tokens "
+            "from a character model, checked against PyTorch on every test document by the "
+            "gate"
+        )
+    elif sp.get("mwt"):
+        what = (
+            "the rule tokenizer (UD English conventions), its pieces joined into the "
+            f"treebank's multiword tokens by the lexicon in `{sp['mwt']}`"
+        )
+    else:
+        what = "the rule tokenizer (UD English conventions); no multiword tokens"
+    return ["## Raw text", f"- Split by {what}.", ""]
+
+
 def model_card(m: dict[str, Any], sizes: dict[str, int]) -> str:
     cfg, met, ev = m["model_config"], m.get("metrics", {}), m.get("evaluation", {})
     heads = heads_of(m)
@@ -176,6 +196,7 @@ def model_card(m: dict[str, Any], sizes: dict[str, int]) -> str:
         "",
         *data_section(m),
         "",
+        *_raw_text(m),
         *_metrics(list(heads), met, ev),
         "",
         "## Verification (exports vs PyTorch)",

@@ -94,7 +94,14 @@ SLIM_GRAPHS = {
 }
 #: The manifest fields a slim bundle does not carry over: they describe the full
 #: bundle's other files (its graphs, the gate's records, the checkpoint beside it).
-DROPPED_FIELDS = ("files", "validation", "evaluation", "gate", "checkpoint")
+DROPPED_FIELDS = (
+    "files",
+    "validation",
+    "evaluation",
+    "gate",
+    "checkpoint",
+    "segmenter_checkpoint",
+)
 
 
 # ------------------------------------------------------------------------ the graph
@@ -206,9 +213,11 @@ def zip_bytes(paths: Sequence[Path]) -> int:
 
 def copied_files(source: Manifest) -> list[str]:
     """The source files a slim bundle copies as they are: the fast graph's form list,
-    the vocabularies and every head's label list."""
+    the vocabularies, every head's label list and the splitter's files."""
     assert source.fast_path is not None
-    return [source.fast_path.forms, *source.data["vocab_files"].values()]
+    sp = source.splitter
+    splitter = [n for n in (sp.mwt, sp.segmenter, sp.segmenter_config) if n is not None]
+    return [source.fast_path.forms, *source.data["vocab_files"].values(), *splitter]
 
 
 def check_source(bundle: str | Path) -> Manifest:

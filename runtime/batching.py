@@ -23,10 +23,13 @@ T = TypeVar("T")
 MAX_BATCH_TOKENS = 1024
 
 
-def split_documents(texts: Iterable[str | None]) -> list[list[TextSentence]]:
+def split_documents(
+    texts: Iterable[str | None], split: Callable[[str], list[TextSentence]] = text_sentences
+) -> list[list[TextSentence]]:
     """Raw texts → per-text lists of tokenized sentences, each word with its offsets in
-    its text (``None`` or blank → ``[]``)."""
-    return [text_sentences(t) if t else [] for t in texts]
+    its text (``None`` or blank → ``[]``); ``split``: the bundle's splitter
+    (:meth:`postag.splitter.Splitter.text_sentences`), by default the rule tokenizer."""
+    return [split(t) if t else [] for t in texts]
 
 
 def flatten(docs: Sequence[Sequence[T]]) -> list[T]:

@@ -47,6 +47,7 @@ from .layout import (
     ONNX_GRAPHS,
     READ_FORMATS,
     REQUIRED_FILES,
+    SPLITTER_KINDS,
     VERIFICATION,
     VOCAB_FILES,
 )
@@ -71,18 +72,21 @@ IDENTITY_KEYS = (
 )
 #: Identity fields a manifest has only where they apply (covered when present, so the
 #: identity of a bundle without them is unchanged): the joint tagger's label lists.
-OPTIONAL_IDENTITY_KEYS = ("labels",)
+OPTIONAL_IDENTITY_KEYS = ("labels", "splitter")
 
 T = TypeVar("T")
 
 
 def identity_files(core: Mapping[str, Any]) -> list[str]:
     """The files whose sha256 the identity covers (format 2): the vocabularies, the tag
-    list and the fast graph's form list, as the manifest names them."""
+    list, the fast graph's form list and the splitter's files, as the manifest names
+    them."""
     names = [core["vocab_files"][role] for role in VOCAB_FILES]
     names += [core["vocab_files"][h] for h in LABEL_FILES if h in core["vocab_files"]]
     if core.get("fast_path"):
         names.append(core["fast_path"]["forms"])
+    splitter = core.get("splitter") or {}
+    names += [splitter[k] for k in ("mwt", "segmenter", "segmenter_config") if splitter.get(k)]
     return names
 
 
@@ -186,6 +190,20 @@ class Derivation:
     from_model: str
 
 
+@dataclass(frozen=True)
+class SplitterRef:
+    """How the bundle splits raw text (manifest ``splitter``; absent: ``rules``, no
+    lexicon): ``rules`` = the rule tokenizer, its pieces joined into multiword tokens by
+    ``mwt`` when there is one; ``model`` = the trained segmenter (``segmenter`` graph and
+    ``segmenter_config``), which expands the multiword tokens it finds with ``mwt``."""
+
+    kind: str
+    mwt: str | None = None
+    segmenter: str | None = None
+    segmenter_config: str | None = None
+    contract: IOContract | None = None  # the segmenter graph's I/O (SEGMENTER_CONTRACT)
+
+
 @dataclass
 class Manifest:
     """A parsed, validated manifest. ``data`` keeps the raw JSON for extra keys."""
@@ -206,6 +224,8 @@ class Manifest:
     scored: ScoredSplit | None
     stated_identity: str | None  # manifest_sha256 as written (None: recompute)
     derived_from: Derivation | None = None  # a slim bundle: what it was derived from
+    splitter: SplitterRef = SplitterRef("rules")  # how raw text is split
+    segmenter_checkpoint: CheckpointRef | None = None  # what the segmenter was exported from
 
     @property
     def identity(self) -> str:
@@ -439,6 +459,29 @@ def _derivation(where: Path, d: _Fields, files: Mapping[str, FileEntry]) -> Deri
     )
 
 
+def _splitter(where: Path, sp: _Fields, files: Mapping[str, FileEntry]) -> SplitterRef:
+    kind = sp.text("kind")
+    if kind not in SPLITTER_KINDS:
+        raise sp.error("kind", " or ".join(repr(k) for k in SPLITTER_KINDS))
+    names = {}
+    for key in ("mwt", "segmenter", "segmenter_config"):
+        name = sp.text(key, optional=True)
+        names[key] = None if name is None else _listed(where, files, f"splitter.{key}", name)
+    if kind == "model" and not (names["segmenter"] and names["segmenter_config"]):
+        raise BundleError(
+            f"{where}: manifest field 'splitter' says kind 'model' but does not name "
+            "both 'segmenter' and 'segmenter_config'"
+        )
+    contract = sp.parse("contract", IOContract.from_dict, optional=True)
+    if kind == "model" and contract is None:
+        raise BundleError(f"{where}: manifest field 'splitter' of kind 'model' has no contract")
+    if kind == "rules" and (names["segmenter"] or names["segmenter_config"]):
+        raise BundleError(
+            f"{where}: manifest field 'splitter' says kind 'rules' but names a segmenter"
+        )
+    return SplitterRef(kind, **names, contract=contract)
+
+
 def _reported(top: _Fields) -> None:
     """The fields `postag info`, the server and the model card report: objects, with
     numbers where they print numbers."""
@@ -472,6 +515,8 @@ def parse_manifest(root: Path, data: object) -> Manifest:
     ckpt = top.sub("checkpoint", optional=True)
     scored = top.sub("gate", optional=True)
     derived = top.sub("derived_from", optional=True)
+    splitter = top.sub("splitter", optional=True)
+    seg_ckpt = top.sub("segmenter_checkpoint", optional=True)
     contract = top.parse("contract", IOContract.from_dict)
     tags = _tags(where, top.get("tags", list, "a non-empty list of tag names"))
     for head in contract.heads[1:]:  # a joint tagger's label files are listed too
@@ -497,6 +542,10 @@ def parse_manifest(root: Path, data: object) -> Manifest:
         else ScoredSplit(scored.text("split"), scored.count("sentences"), scored.text("sha256")),
         stated_identity=top.text("manifest_sha256", optional=True),
         derived_from=None if derived is None else _derivation(where, derived, files),
+        splitter=SplitterRef("rules") if splitter is None else _splitter(where, splitter, files),
+        segmenter_checkpoint=None
+        if seg_ckpt is None
+        else CheckpointRef(seg_ckpt.text("path"), seg_ckpt.text("sha256")),
     )
     if not man.graphs():
         raise BundleError(

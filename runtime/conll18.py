@@ -544,10 +544,19 @@ def raw_text(path: str | Path) -> str:
     return raw_text_from(_read(path))
 
 
+def _placement(text: str, starts: list[int], ends: list[int], i: int, n: int) -> str:
+    """MISC of word (or multiword token ending with word) ``i`` of ``n``:
+    ``SpaceAfter=No`` when the next word starts where it ends (after the sentence's last
+    word: the text ends or goes on without whitespace), and its ``TokenRange``."""
+    spaced = ends[i] < starts[i + 1] if i + 1 < n else text[ends[i] : ends[i] + 1].isspace()
+    return ("" if spaced else "SpaceAfter=No|") + f"TokenRange={starts[i]}:{ends[i]}"
+
+
 def tagged_conllu(sentences: Sequence[TaggedSentence], text: str) -> str:
     """Sentences tagged from raw ``text`` (:meth:`postag.Tagger.tag_text`: with offsets)
     as system CoNLL-U: ``# sent_id``/``# text``, FORM, UPOS, XPOS and FEATS (``_`` for a
-    head the model lacks), MISC ``SpaceAfter=No`` and ``TokenRange=start:end``. No
+    head the model lacks), MISC ``SpaceAfter=No`` and ``TokenRange=start:end`` (on the
+    range line of a multiword token, whose words carry none). No
     parser ran, so HEAD/DEPREL are a placeholder tree (word 1 the root, every other word
     its ``dep``): the official script refuses a file without a tree."""
     out = []
@@ -560,11 +569,14 @@ def tagged_conllu(sentences: Sequence[TaggedSentence], text: str) -> str:
         n = len(sent.words)
         xpos, feats = (sent.labels(h) or ["_"] * n for h in ("xpos", "feats"))
         lines = [f"# sent_id = {k}", "# text = " + " ".join(text[starts[0] : ends[-1]].split())]
+        ranges = {first: (last, form) for first, last, form in sent.multiword or ()}
+        inside = -1  # the last word of the multiword token being written
         for i, word in enumerate(sent.words):
-            # SpaceAfter=No: the next word starts where this one ends; after the sentence's
-            # last word, the text ends or goes on without whitespace
-            spaced = ends[i] < starts[i + 1] if i + 1 < n else text[ends[i] : ends[i] + 1].isspace()
-            misc = ("" if spaced else "SpaceAfter=No|") + f"TokenRange={starts[i]}:{ends[i]}"
+            if i in ranges:  # a multiword token: its range line says where it stands
+                inside, form = ranges[i]
+                misc = _placement(text, starts, ends, inside, n)
+                lines.append("\t".join([f"{i + 1}-{inside + 1}", form, *"_" * 7, misc]))
+            misc = "_" if i <= inside else _placement(text, starts, ends, i, n)
             tree = "0\troot" if i == 0 else "1\tdep"  # HEAD, DEPREL
             cols = [str(i + 1), word, "_", sent.tags[i], xpos[i], feats[i], tree, "_", misc]
             lines.append("\t".join(cols))

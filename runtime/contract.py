@@ -24,7 +24,7 @@ import numpy as np
 from .errors import BundleError
 
 #: Axes that vary at run time; every other axis name is fixed by the model config.
-DYNAMIC_AXES = ("batch", "seq", "word_len", "new_words")
+DYNAMIC_AXES = ("batch", "seq", "word_len", "new_words", "length")
 #: Element types a contract may declare (what the runtime feeds and Triton maps).
 DTYPES = ("int64", "int32", "float32", "float16")
 
@@ -37,6 +37,9 @@ HEAD_OUTPUTS = {
     "feats": ("feats_log_probs", "feats"),
 }
 LABEL_AXES = tuple(axis for _, axis in HEAD_OUTPUTS.values())
+#: The segmenter's fixed axes: its character features and its labels
+#: (:data:`SEGMENTER_CONTRACT`).
+SEGMENTER_AXES = ("features", "labels")
 #: How each head is called in reports and error messages.
 HEAD_NAMES = {"upos": "UPOS", "xpos": "XPOS", "feats": "UFeats"}
 #: A CRF head's second output: its Viterbi path, label ids ``(batch, seq)`` (0 past each
@@ -193,9 +196,10 @@ def _spec(s: object) -> TensorSpec:
     if dtype not in DTYPES:
         raise ValueError(f"{name}: dtype {dtype!r} is not one of {', '.join(DTYPES)}")
     if not isinstance(axes, (list, tuple)) or not all(
-        a in (*DYNAMIC_AXES, *LABEL_AXES) for a in axes
+        a in (*DYNAMIC_AXES, *LABEL_AXES, *SEGMENTER_AXES) for a in axes
     ):
-        raise ValueError(f"{name}: axes {axes!r} must be a list of {(*DYNAMIC_AXES, *LABEL_AXES)}")
+        known = (*DYNAMIC_AXES, *LABEL_AXES, *SEGMENTER_AXES)
+        raise ValueError(f"{name}: axes {axes!r} must be a list of {known}")
     return TensorSpec(name, dtype, tuple(axes))
 
 
@@ -225,4 +229,22 @@ FAST_CONTRACT = IOContract(
     atol=CONTRACT.atol,
     int8_min_tag_agreement=CONTRACT.int8_min_tag_agreement,
     int8_max_accuracy_drop=CONTRACT.int8_max_accuracy_drop,
+)
+
+
+#: The trained segmenter's graph (``segmenter.onnx``): character ids and
+#: :func:`postag.segmentation.char_features` of a batch of windows → one score per label
+#: (:data:`postag.segmentation.LABELS`) per character. Fixed axes: ``features`` (4) and
+#: ``labels`` (5). ``atol``: the largest |Δ score| allowed between PyTorch and the export
+#: (the labels, tokens and sentences must be identical besides); it has no int8 graph.
+SEGMENTER_CONTRACT = IOContract(
+    inputs=(
+        TensorSpec("chars", "int64", ("batch", "length")),
+        TensorSpec("features", "float32", ("batch", "length", "features")),
+    ),
+    outputs=(TensorSpec("label_scores", "float32", ("batch", "length", "labels")),),
+    opset=CONTRACT.opset,
+    atol=CONTRACT.atol,
+    int8_min_tag_agreement=1.0,
+    int8_max_accuracy_drop=0.0,
 )

@@ -13,6 +13,8 @@ and metadata keys through these constants, never through string literals.
       model.torchscript.pt     TorchScript
       words.json chars.json tags.json    vocabularies and tag list (JSON lists)
       verification.json        the gate's fixed sample
+      mwt.json                 multiword-token lexicon (a bundle whose splitter has one)
+      segmenter.onnx segmenter.json   the trained segmenter (splitter "model" only)
       training_curve.png MODEL_CARD.md
 """
 
@@ -41,6 +43,13 @@ TAGS = "tags.json"
 XPOS = "xpos.json"
 FEATS = "feats.json"
 VERIFICATION = "verification.json"
+#: The splitter's files (manifest ``splitter``; bundles without it use the rule tokenizer):
+#: the multiword-token lexicon, the trained segmenter's graph and its tables/settings.
+MWT_LEXICON = "mwt.json"
+SEGMENTER = "segmenter.onnx"
+SEGMENTER_CONFIG = "segmenter.json"
+#: How a bundle splits raw text (manifest ``splitter.kind``).
+SPLITTER_KINDS = ("rules", "model")
 CURVE = "training_curve.png"
 MODEL_CARD = "MODEL_CARD.md"
 
@@ -73,6 +82,9 @@ LABEL_FILES = {"upos": TAGS, "xpos": XPOS, "feats": FEATS}
 
 #: What each file is (model card, README).
 FILES_DOC = {
+    MWT_LEXICON: "multiword-token lexicon learned from the training treebank (JSON)",
+    SEGMENTER: "the trained segmenter (tokens, sentences, multiword tokens): ONNX fp32",
+    SEGMENTER_CONFIG: "the segmenter's character table, windows and lexicon (JSON)",
     MODEL: "ONNX fp32 graph",
     FAST_MODEL: "ONNX fp32 graph with known forms' character features precomputed "
     "(the runtime's default)",

@@ -192,7 +192,11 @@ class MwtLexicon:
 
     def suffix_split(self, surface: str) -> list[str] | None:
         """The suffix rule (module docstring, step 3): ``[rest, suffix]``, or ``None``."""
-        for k in range(1, len(surface)):  # the longest suffix first, leaving >= 1 char
+        longest = max(map(len, self.suffixes), default=0)
+        # the longest suffix first, leaving >= 1 char; no suffix is longer than `longest`
+        # (plus a little: lowercasing may change a length), so the work per token is
+        # bounded by the lexicon, not by the token's length
+        for k in range(max(1, len(surface) - longest - 2), len(surface)):
             if surface[k:].lower() in self.suffixes:  # (not surface.lower()[k:]: "İ")
                 return [surface[:k], surface[k:]]
         return None

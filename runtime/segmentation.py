@@ -229,33 +229,34 @@ def label_text(
     :func:`windows` of the text, ``batch`` windows at a time (padded to the longest of
     the batch with :data:`PAD_ID` and zero features); each character's label is the
     argmax of its scores in the window that keeps it. Linear time in ``len(text)``;
-    memory bounded by ``batch * size``."""
+    memory: the labels (one byte per character) and ``batch * size`` characters'
+    encoding at a time."""
     n = len(text)
     labels = np.zeros(n, dtype=np.uint8)  # (n,)
-    if n == 0:
-        return labels
-    ids = table.encode(text)  # (n,)
-    feats = char_features(text)  # (n, N_FEATURES)
     group: list[Window] = []
     for w in windows(n, size, context):
         group.append(w)
         if len(group) == batch:
-            _run(group, ids, feats, predict, labels)
+            _run(group, text, table, predict, labels)
             group = []
     if group:
-        _run(group, ids, feats, predict, labels)
+        _run(group, text, table, predict, labels)
     return labels
 
 
 def _run(
-    group: list[Window], ids: np.ndarray, feats: np.ndarray, predict: Predict, out: np.ndarray
+    group: list[Window], text: str, table: CharTable, predict: Predict, out: np.ndarray
 ) -> None:
+    """One batch of windows: only their stretch of the text is encoded (memory bounded
+    by the batch, whatever the text's length)."""
     width = max(w.end - w.start for w in group)
+    lo, hi = group[0].start, group[-1].end
+    ids, feats = table.encode(text[lo:hi]), char_features(text[lo:hi])  # (hi-lo,), (hi-lo, F)
     x = np.full((len(group), width), PAD_ID, dtype=np.int64)  # (batch, width)
     f = np.zeros((len(group), width, N_FEATURES), dtype=np.float32)  # (batch, width, features)
     for i, w in enumerate(group):
-        x[i, : w.end - w.start] = ids[w.start : w.end]
-        f[i, : w.end - w.start] = feats[w.start : w.end]
+        x[i, : w.end - w.start] = ids[w.start - lo : w.end - lo]
+        f[i, : w.end - w.start] = feats[w.start - lo : w.end - lo]
     scores = predict(x, f)  # (batch, width, N_LABELS)
     if scores.shape[:2] != x.shape or scores.shape[2] != N_LABELS:
         raise ValueError(f"the segmenter returned scores of shape {scores.shape} for {x.shape}")

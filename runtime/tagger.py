@@ -45,7 +45,8 @@ from .contract import decoded, scores
 from .layout import FAST_GRAPHS
 from .registry import resolve_bundle
 from .session import FastModel, OnnxModel, load_forms
-from .tokenizer import TextSentence, lookup_form
+from .splitter import RULES, Splitter, load_splitter
+from .tokenizer import Multiword, TextSentence, lookup_form
 
 TopK = list[list[tuple[str, float]]]  # per word: the k best (label, probability)
 
@@ -68,7 +69,9 @@ class TaggedSentence:
     Probabilities and top-k are given per head where asked (``probs``/``top_k`` for
     UPOS, ``xpos_probs``/``xpos_top_k``, ``feats_probs``/``feats_top_k``). Words tagged
     from raw text have their character offsets in it (``start``/``end``: code points,
-    ``text[start[i]:end[i]] == words[i]``); pre-tokenized ones have none."""
+    ``text[start[i]:end[i]] == words[i]``); pre-tokenized ones have none. The words of a
+    multiword token ("don't" → do n't, French "du" → de le) are listed in ``multiword``
+    as ``(first, last, token text)`` and each has the whole token's offsets."""
 
     words: list[str]
     tags: list[str]
@@ -82,6 +85,8 @@ class TaggedSentence:
     feats_top_k: TopK | None = None
     start: list[int] | None = None  # each word's first character in the text
     end: list[int] | None = None  # one past its last character
+    # multiword tokens: (first word, last word, the token's text), word indices inclusive
+    multiword: list[Multiword] | None = None
 
     @property
     def upos(self) -> list[str]:
@@ -106,12 +111,15 @@ class TaggedSentence:
         setattr(self, f"{prefix}top_k", top_k)
 
     def to_dict(self) -> dict[str, Any]:
-        """``words``, ``start``/``end`` where known, ``tags`` (UPOS), ``xpos``, ``feats``
+        """``words``, ``start``/``end`` where known, ``multiword`` (``[[first, last,
+        text], …]``) where the text had multiword tokens, ``tags`` (UPOS), ``xpos``, ``feats``
         where the model has them, and ``probs``/``top_k`` (and ``xpos_probs``, … per
         head) where they were asked for."""
         d: dict[str, Any] = {"words": self.words}
         if self.start is not None and self.end is not None:
             d["start"], d["end"] = self.start, self.end
+        if self.multiword:
+            d["multiword"] = [list(m) for m in self.multiword]
         d["tags"] = self.tags
         for head in ("xpos", "feats"):
             if self.labels(head) is not None:
@@ -126,9 +134,10 @@ class TaggedSentence:
 
 
 class Tagger:
-    def __init__(self, manifest: Manifest, model: OnnxModel) -> None:
+    def __init__(self, manifest: Manifest, model: OnnxModel, splitter: Splitter = RULES) -> None:
         self.manifest = manifest
         self.model = model
+        self.splitter = splitter  # raw text → sentences (the bundle's manifest says which)
         self.encoder = manifest.encoder()
         self.tags = manifest.tags  # UPOS
         self.labels = manifest.labels  # every head's labels, in output order
@@ -166,7 +175,7 @@ class Tagger:
             )
         else:
             model = OnnxModel(man.path(fname), man.contract, provider, threads, man.identity)
-        return cls(man, model)
+        return cls(man, model, load_splitter(man, provider, threads))
 
     @property
     def provider(self) -> str:
@@ -249,8 +258,10 @@ class Tagger:
         return res
 
     def tag_text(self, text: str, top_k: int = 0, probs: bool = False) -> list[TaggedSentence]:
-        """Tokenize raw English text (UD/EWT conventions), split it into sentences, tag;
-        each word comes with its offsets in ``text`` (``start``/``end``)."""
+        """Split raw text into sentences of words with the bundle's splitter (the rule
+        tokenizer for English, or its trained segmenter: :mod:`postag.splitter`), tag;
+        each word comes with its offsets in ``text`` (``start``/``end``) and multiword
+        tokens are listed (``multiword``)."""
         if not isinstance(text, str):
             raise TypeError(f"tag_text() takes a string, got {type(text).__name__}")
         return self.tag_many([text], top_k=top_k, probs=probs)[0]
@@ -266,7 +277,7 @@ class Tagger:
         for t in texts:
             if t is not None and not isinstance(t, str):
                 raise TypeError(f"tag_many() takes texts (strings), got {type(t).__name__}")
-        docs = split_documents(texts)
+        docs = split_documents(texts, self.splitter.text_sentences)
         flat = flatten(docs)
         tagged = self.tag_batch([s.words for s in flat], top_k=top_k, probs=probs)
         return regroup(with_offsets(tagged, flat), docs)
@@ -336,9 +347,11 @@ def _joined(words: list[str], parts: Sequence[TaggedSentence]) -> TaggedSentence
 def with_offsets(
     results: list[TaggedSentence], sentences: Sequence[TextSentence]
 ) -> list[TaggedSentence]:
-    """``results`` (the tagged ``sentences``, in order) with each word's offsets set."""
+    """``results`` (the tagged ``sentences``, in order) with each word's offsets and the
+    multiword tokens set."""
     for res, sent in zip(results, sentences, strict=True):
         res.start, res.end = sent.starts, sent.ends
+        res.multiword = list(sent.multiword) or None
     return results
 
 

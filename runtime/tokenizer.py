@@ -76,9 +76,12 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import regex
+
+if TYPE_CHECKING:
+    from .mwt import MwtLexicon
 
 #: Words that keep a following period ("Mr.", "Inc."). "No." only before a number.
 ABBREVIATIONS = set(
@@ -191,9 +194,18 @@ _ONLY_FORMAT = regex.compile(r"\p{Cf}+")
 
 @dataclass(frozen=True, slots=True)
 class Token:
+    """A token of the input: ``text[start:end]``. A multiword token ("don't", French
+    "du") has its syntactic ``words`` ("do", "n't"); any other token is one word, itself
+    (``words`` empty)."""
+
     text: str
     start: int  # character offset in the input
     end: int
+    words: tuple[str, ...] = ()
+
+    def syntactic_words(self) -> tuple[str, ...]:
+        """The words the tagger tags: ``words``, or the token itself."""
+        return self.words or (self.text,)
 
 
 def is_format(char: str) -> bool:
@@ -545,22 +557,72 @@ def sentences(text: str) -> list[list[str]]:
     return [[t.text for t in s] for s in iter_sentences(text)]
 
 
+#: A multiword token of a sentence: its first and last word (0-based, inclusive) and its
+#: text ("don't" over the words do, n't).
+Multiword = tuple[int, int, str]
+
+
 class TextSentence(NamedTuple):
     """A sentence of raw text: its words and each one's offsets in the text
-    (``text[starts[i]:ends[i]] == words[i]``). Plain lists: cheap to send to another
-    process."""
+    (``text[starts[i]:ends[i]] == words[i]``; the words of a multiword token all have
+    the token's offsets), and its multiword tokens. Plain lists: cheap to send to
+    another process."""
 
     words: list[str]
     starts: list[int]
     ends: list[int]
+    multiword: list[Multiword] = []  # noqa: RUF012 (never mutated: a new list per sentence)
 
 
-def text_sentences(text: str) -> list[TextSentence]:
-    """Raw text → sentences of token strings with their offsets."""
-    return [
-        TextSentence([t.text for t in s], [t.start for t in s], [t.end for t in s])
-        for s in iter_sentences(text)
-    ]
+def sentence_words(tokens: Sequence[Token]) -> TextSentence:
+    """A sentence's tokens → its words with their offsets and multiword tokens: the one
+    place a multiword token becomes words, for every splitter and surface."""
+    words: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    multiword: list[Multiword] = []
+    for t in tokens:
+        parts = t.syntactic_words()
+        if len(parts) > 1:
+            multiword.append((len(words), len(words) + len(parts) - 1, t.text))
+        words.extend(parts)
+        starts.extend([t.start] * len(parts))
+        ends.extend([t.end] * len(parts))
+    return TextSentence(words, starts, ends, multiword)
+
+
+def text_sentences(text: str, lexicon: MwtLexicon | None = None) -> list[TextSentence]:
+    """Raw text → sentences of words with their offsets (the rule tokenizer; with a
+    ``lexicon``, its pieces joined into multiword tokens by :func:`join_multiword`)."""
+    sents = iter_sentences(text)
+    return [sentence_words(join_multiword(s, lexicon) if lexicon else s) for s in sents]
+
+
+def join_multiword(tokens: Sequence[Token], lexicon: MwtLexicon) -> list[Token]:
+    """The rule tokenizer's pieces joined back into the multiword tokens a treebank
+    writes: two or three touching pieces (no space between) whose joined text the
+    ``lexicon`` expands into exactly those pieces ("do" + "n't" → don't; "can" + "not" →
+    cannot; "Ben" + "'s" by the learned suffix rule) become one token with those words.
+    The longest such run wins; everything else is kept. Linear in the tokens."""
+    out: list[Token] = []
+    i, n = 0, len(tokens)
+    while i < n:
+        for k in (3, 2):
+            run = tokens[i : i + k]
+            if len(run) < k or any(a.end != b.start for a, b in zip(run, run[1:], strict=False)):
+                continue
+            if any(t.words for t in run):
+                continue
+            pieces = tuple(t.text for t in run)
+            surface = "".join(pieces)
+            if tuple(lexicon.expand(surface)) == pieces:
+                out.append(Token(surface, run[0].start, run[-1].end, pieces))
+                i += k
+                break
+        else:
+            out.append(tokens[i])
+            i += 1
+    return out
 
 
 def gold_spans(text: str, words: Iterable[str]) -> list[tuple[int, int]]:

@@ -8,12 +8,15 @@ RSS is that case's own.
     python -m postag.tokenizer_bench --modes read_text --sizes 1M,10M --families ordinary
     python -m postag.tokenizer_bench --impl old_tokenizer.py --modes list   # compare
     python -m postag.tokenizer_bench --out bench/           # + tokenizer_bench.{json,md}
+    python -m postag.tokenizer_bench --segmenter artifacts/segmenter/en-ewt  # the model
 
 Modes: ``list`` = ``split_sentences(text)`` (every token held at once), ``stream`` =
 ``iter_sentences(text)`` consumed one sentence at a time, ``read_text`` = the text as one
 line through ``postag tag``'s reader (``postag.cli.formats.read_text``). "extra MB" is
 the peak RSS during the call minus the RSS before it (interpreter, imports and the text
-itself not counted; Linux: VmHWM, reset through /proc/self/clear_refs).
+itself not counted; Linux: VmHWM, reset through /proc/self/clear_refs). With
+``--segmenter DIR`` the trained segmenter (:class:`postag.segmenter.Segmenter`, one
+thread) is measured instead of the rule tokenizer, in the ``list`` and ``stream`` modes.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from .files import write_report
 
@@ -131,9 +135,11 @@ def _run_mode(mod: ModuleType, text: str, mode: str) -> tuple[int, int]:
     return n_tok, n_sent
 
 
-def measure(family: str, size: int, mode: str, impl: str | None) -> dict[str, float]:
+def measure(
+    family: str, size: int, mode: str, impl: str | None, segmenter: str | None = None
+) -> dict[str, float]:
     """One case, in this process: seconds, peak and extra RSS, tokens, sentences."""
-    mod = load_impl(impl)
+    mod: Any = load_impl(impl) if segmenter is None else load_segmenter(segmenter)
     if mode == "read_text":
         from .cli import formats  # noqa: F401 - imported before the baseline
     text = FAMILIES[family](size)
@@ -152,13 +158,28 @@ def measure(family: str, size: int, mode: str, impl: str | None) -> dict[str, fl
     }
 
 
+def load_segmenter(directory: str) -> Any:
+    """The trained segmenter in ``directory``: it has the tokenizer's ``split_sentences``
+    and ``iter_sentences``."""
+    from .segmenter import Segmenter
+
+    return Segmenter.load(directory, threads=1)
+
+
 def run_case(
-    family: str, size: int, mode: str, impl: str | None, timeout: float
+    family: str,
+    size: int,
+    mode: str,
+    impl: str | None,
+    timeout: float,
+    segmenter: str | None = None,
 ) -> dict[str, float] | None:
     """One case in a fresh subprocess; ``None`` when it ran past ``timeout`` or failed."""
     cmd = [sys.executable, "-m", "postag.tokenizer_bench", "--child", family, str(size), mode]
     if impl:
         cmd += ["--impl", impl]
+    if segmenter:
+        cmd += ["--segmenter", segmenter]
     try:
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
@@ -184,7 +205,7 @@ def _cell(r: dict[str, float] | None, timeout: float) -> str:
 
 def run(
     families: Sequence[str], sizes: Sequence[int], modes: Sequence[str], impl: str | None,
-    timeout: float,
+    timeout: float, segmenter: str | None = None,
 ) -> tuple[list[dict[str, object]], str]:  # fmt: skip
     """Every case, and the markdown table. The ratio is t(largest) / t(largest / 8) in
     the first mode, measured for that purpose."""
@@ -199,7 +220,7 @@ def run(
         for size in sorted({*sizes, ratio_n}):
             cells = []
             for mode in modes:
-                r = run_case(fam, size, mode, impl, timeout)
+                r = run_case(fam, size, mode, impl, timeout, segmenter)
                 rows.append({"family": fam, "chars": size, "mode": mode, "result": r})
                 if mode == modes[0]:
                     times[size] = r["seconds"] if r else None
@@ -222,21 +243,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--families", default=",".join(FAMILIES), help="comma-separated")
     p.add_argument("--modes", default="list,stream", help=f"comma-separated of {MODES}")
     p.add_argument("--impl", help="measure the tokenizer module in this file instead")
+    p.add_argument("--segmenter", metavar="DIR", help="measure this trained segmenter instead")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds per case")
     p.add_argument("--out", type=Path, help="also write tokenizer_bench.{json,md} here")
     p.add_argument("--child", nargs=3, metavar=("FAMILY", "SIZE", "MODE"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         fam, size, mode = args.child
-        print(json.dumps(measure(fam, int(size), mode, args.impl)))
+        print(json.dumps(measure(fam, int(size), mode, args.impl, args.segmenter)))
         return
     families = [f for f in args.families.split(",") if f]
     modes = [m for m in args.modes.split(",") if m]
     bad = [f for f in families if f not in FAMILIES] + [m for m in modes if m not in MODES]
     if bad or not families or not modes:
         p.error(f"unknown families/modes {bad}; families: {list(FAMILIES)}; modes: {MODES}")
+    if args.segmenter and (args.impl or "read_text" in modes):
+        p.error("--segmenter measures the list and stream modes, without --impl")
     sizes = [parse_size(s) for s in args.sizes.split(",") if s]
-    rows, table = run(families, sizes, modes, args.impl, args.timeout)
+    rows, table = run(families, sizes, modes, args.impl, args.timeout, args.segmenter)
     print("\n" + table)
     if args.out:
         write_report(args.out, "tokenizer_bench", rows, table)

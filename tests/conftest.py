@@ -98,11 +98,19 @@ EWT = (REPO / ".." / "shared" / "data" / "ud-english-ewt").resolve()
 
 
 def make_toy_bundle(
-    root: Path, name: str, heads: tuple[str, ...], crf: tuple[str, ...] = (), vectors: str = ""
+    root: Path,
+    name: str,
+    heads: tuple[str, ...],
+    crf: tuple[str, ...] = (),
+    vectors: str = "",
+    splitter: object = None,
+    train_segmenter: bool = False,
 ) -> tuple[Path, Path, Path]:
     """Train a tiny model with ``heads`` (``crf``: the heads a CRF decodes; ``vectors``:
     pretrained vectors, fine-tuned and concatenated) on the toy corpus and export it as a
-    verified bundle. Returns (bundle, checkpoint, corpus)."""
+    verified bundle (``splitter``: a ``postag.export.bundle.SplitterSpec``;
+    ``train_segmenter``: a tiny segmenter trained on the toy corpus goes in, checked on
+    its test split). Returns (bundle, checkpoint, corpus)."""
     from postag.data import read_conllu
     from postag.export.bundle import build_bundle
     from postag.export.train.config import ModelConfig, TrainConfig
@@ -127,10 +135,42 @@ def make_toy_bundle(
     fast = TrainConfig(epochs=4, batch_size=16, lr=0.01, patience=4, threads=1)
     train_set = read_conllu(corpus / "toy-ud-train.conllu")
     train(train_set, dev, small, fast, checkpoint_path=ckpt, log=lambda _: None, progress=False)
+    if train_segmenter:
+        from postag.export.bundle import SplitterSpec
+
+        splitter = SplitterSpec(segmenter=toy_segmenter(corpus, root / "seg.pt"))
     res = build_bundle(
-        ckpt, root / "out" / name, dev, test, train_set, name=name, threads=1, log=lambda _: None
+        ckpt,
+        root / "out" / name,
+        dev,
+        test,
+        train_set,
+        name=name,
+        threads=1,
+        log=lambda _: None,
+        splitter=splitter,  # type: ignore[arg-type]
+        splitter_gold=corpus / "toy-ud-test.conllu",
     )
     return res.path, ckpt, corpus
+
+
+#: A tiny segmenter configuration: learns the toy corpus in seconds.
+def tiny_segmenter_config(seed: int = 1, epochs: int = 3):  # noqa: ANN201 - SegmenterConfig
+    from postag.export.segment.config import SegmenterConfig
+
+    return SegmenterConfig(
+        char_dim=8, hidden=16, layers=1, size=64, context=8, batch_size=8, lr=0.02, dropout=0.0,
+        epochs=epochs, patience=3, min_char_count=1, threads=1, seed=seed,
+    )  # fmt: skip
+
+
+def toy_segmenter(corpus: Path, out: Path, seed: int = 1, epochs: int = 3) -> Path:
+    """A tiny segmenter trained on the toy corpus's train and dev splits."""
+    from postag.export.segment.trainer import train_segmenter
+
+    files = (corpus / "toy-ud-train.conllu", corpus / "toy-ud-dev.conllu")
+    train_segmenter(files, tiny_segmenter_config(seed, epochs), out, log=lambda _: None)
+    return out
 
 
 @pytest.fixture(scope="session")
@@ -177,6 +217,30 @@ def vectors_bundle(tmp_path_factory):
     root = tmp_path_factory.mktemp("vectors-bundle")
     vectors = write_toy_vectors(root / "vectors")
     return make_toy_bundle(root, "vec", ("upos", "xpos", "feats"), vectors=str(vectors))
+
+
+#: The toy multiword-token lexicon: (surface, words) as a treebank's range lines give them.
+TOY_MWT = [("don't", ["do", "n't"]), ("cannot", ["can", "not"]), ("Alice's", ["Alice", "'s"])]
+
+
+@pytest.fixture(scope="session")
+def mwt_bundle(tmp_path_factory):
+    """The joint tagger exported with a multiword-token lexicon (:data:`TOY_MWT`): the
+    rule tokenizer's pieces join into multiword tokens. (bundle, checkpoint, corpus)."""
+    from postag.export.bundle import SplitterSpec
+    from postag.mwt import MwtLexicon
+
+    spec = SplitterSpec(MwtLexicon.learn(TOY_MWT))
+    root = tmp_path_factory.mktemp("mwt-bundle")
+    return make_toy_bundle(root, "mwt", ("upos", "xpos", "feats"), splitter=spec)
+
+
+@pytest.fixture(scope="session")
+def segmenter_bundle(tmp_path_factory):
+    """The joint tagger exported with a tiny trained segmenter (splitter "model"), checked
+    by the gate on the toy test split. (bundle, checkpoint, corpus)."""
+    root = tmp_path_factory.mktemp("segmenter-bundle")
+    return make_toy_bundle(root, "seg", ("upos", "xpos", "feats"), train_segmenter=True)
 
 
 @pytest.fixture(scope="session")

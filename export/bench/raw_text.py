@@ -24,7 +24,10 @@ import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from postag.splitter import Splitter
 
 #: Largest F1 difference, in points, between ours and the script's two-decimal print.
 TOLERANCE = 0.005
@@ -83,6 +86,20 @@ def side_by_side(
     return "\n".join(lines), agree
 
 
+def _splitter(mwt_from: Path | None, segmenter: Path | None) -> Splitter | None:
+    """The splitter the options ask for (None: the bundle's)."""
+    from postag.mwt import MwtLexicon
+    from postag.splitter import Splitter
+
+    lexicon = MwtLexicon.learn_files([mwt_from]) if mwt_from else None
+    if segmenter is not None:
+        from postag.segmenter import Segmenter
+
+        seg = Segmenter.load(segmenter)
+        return Splitter("model", seg.spec.lexicon, seg)
+    return Splitter("rules", lexicon) if lexicon is not None else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m postag.export.bench.raw_text")
     parser.add_argument("--bundle", default=None, help="bundle dir or model [default: shipped]")
@@ -90,6 +107,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--split", default="dev", help="dev/test (train), or a CoNLL-U file")
     parser.add_argument("--out", type=Path, default=Path("artifacts") / "bench")
     parser.add_argument("--script", type=Path, default=None, help="conll18_ud_eval.py")
+    parser.add_argument(
+        "--mwt-from",
+        type=Path,
+        default=None,
+        help="split with the rule tokenizer, joining multiword tokens with a lexicon learned "
+        "from this CoNLL-U file (what a bundle with mwt.json does)",
+    )
+    parser.add_argument(
+        "--rules",
+        action="store_true",
+        help="split with the rule tokenizer alone (no multiword tokens), whatever the bundle has",
+    )
+    parser.add_argument(
+        "--segmenter",
+        type=Path,
+        default=None,
+        help="split with this exported segmenter (a directory with segmenter.onnx and "
+        "segmenter.json) instead of the bundle's splitter",
+    )
     args = parser.parse_args(argv)
 
     from postag import Tagger
@@ -104,6 +140,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         gold = locate_corpus(args.data).path(split) if split in SPLITS else Path(split)
         text = raw_text(gold)
         tagger = Tagger.load(args.bundle)
+        if args.rules:
+            from postag.splitter import RULES
+
+            tagger.splitter = RULES
+        tagger.splitter = _splitter(args.mwt_from, args.segmenter) or tagger.splitter
         tagger.tag_text("A warm-up sentence. And another one.")
         t0 = time.perf_counter()
         sentences = tagger.tag_text(text)
@@ -132,6 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     header = (
         f"gold {gold} ({len(text):,} characters of raw text)\n"
         f"model {man.name} {man.version} ({man.root}), {tagger.provider}\n"
+        f"splitter: {tagger.splitter.describe()}\n"
         f"raw pipeline: {words:,} words in {seconds:.2f} s = {words / seconds:,.0f} words/s\n"
         + (
             f"official: {Path(sys.executable).name} {script} -v GOLD SYSTEM\n"
@@ -150,6 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "system": str(system),
         "model": {"name": man.name, "version": man.version, "path": str(man.root)},
         "provider": tagger.provider,
+        "splitter": tagger.splitter.describe(),
         "words": words,
         "seconds": seconds,
         "words_per_s": words / seconds,

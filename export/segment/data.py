@@ -151,3 +151,17 @@ def _mismatch(conllu: str, source: str) -> CorpusError:
                 f"the tokens {chars[k : k + 20]!r}"
             )
     return CorpusError(f"{source}: its tokens do not spell its text (whitespace aside)")
+
+
+_NEWDOC = re.compile(r"^#\s*newdoc\b", re.MULTILINE)
+
+
+def document_texts(conllu: str) -> list[str]:
+    """The raw text of each document of CoNLL-U text (``# newdoc`` starts one; a file
+    without any is one document), as :func:`postag.conll18.raw_text_from` gives it: what
+    the parity gate runs the segmenter on, document by document. Linear."""
+    conllu = conllu.removeprefix("\ufeff")
+    cuts = [m.start() for m in _NEWDOC.finditer(conllu)]
+    bounds = [0, *(c for c in cuts if c > 0), len(conllu)]
+    texts = (raw_text_from(conllu[a:b]) for a, b in zip(bounds, bounds[1:], strict=False))
+    return [t for t in texts if t.strip()]

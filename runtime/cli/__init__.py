@@ -36,6 +36,7 @@ COMMANDS = {
     "spark-bench": "postag.cli.spark:spark_bench",
     "models": "postag.cli.package:models",
     "package": "postag.cli.package:package",
+    "eval-segmenter": "postag.cli.segment:eval_segmenter",
     # torch commands (the ``export`` extra)
     "train": "postag.export.cli:train",
     "eval": "postag.export.cli:evaluate",
@@ -44,6 +45,8 @@ COMMANDS = {
     "parity": "postag.export.cli:parity",
     "bench": "postag.export.cli:bench",
     "slim": "postag.export.slim:slim_cmd",
+    "train-segmenter": "postag.export.segment.cli:train_segmenter_cmd",
+    "export-segmenter": "postag.export.segment.cli:export_segmenter_cmd",
 }
 
 #: Each command's page in docs/ (``make docs`` builds the site): its ``--help`` ends with it.
@@ -64,6 +67,9 @@ DOCS = {
     "parity": "export.md",
     "bench": "performance.md",
     "slim": "export.md",
+    "eval-segmenter": "raw-text.md",
+    "train-segmenter": "raw-text.md",
+    "export-segmenter": "raw-text.md",
 }
 
 
@@ -85,6 +91,9 @@ MODEL_COMMANDS = (
     "parity",
     "bench",
     "slim",
+    "eval-segmenter",
+    "train-segmenter",
+    "export-segmenter",
 )
 
 #: Where `postag export` (`make export`) writes the full bundle; the commands that need a

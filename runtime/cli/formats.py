@@ -94,7 +94,14 @@ from ..contract import HEAD_NAMES
 from ..data import HEAD_COLUMNS, conllu_blocks, parse_block, retag_block, set_misc
 from ..errors import PostagError
 from ..tagger import TaggedSentence
-from ..tokenizer import MAX_SENTENCE_TOKENS, Token, iter_sentences, word_span
+from ..tokenizer import (
+    MAX_SENTENCE_TOKENS,
+    Multiword,
+    Token,
+    iter_sentences,
+    sentence_words,
+    word_span,
+)
 
 #: The longest line `postag tag` reads, in characters (its line end not counted), and the
 #: longest CoNLL-U sentence (its lines together): longer is refused, naming the line. A
@@ -141,6 +148,8 @@ class Unit:
     # each word's offsets in the input, per sentence (None: not known)
     starts: list[list[int] | None] = field(default_factory=list)
     ends: list[list[int] | None] = field(default_factory=list)
+    # each sentence's multiword tokens (raw text input; empty: none)
+    multiword: list[list[Multiword]] = field(default_factory=list)
 
 
 def decoded_lines(
@@ -217,25 +226,37 @@ def _one_line(text: str) -> str:
 
 
 def _spaces_after(starts: list[int], ends: list[int]) -> list[bool]:
-    """Whether each word is followed by whitespace (the last one: yes)."""
+    """Whether each word is followed by whitespace (the last one: yes); for a multiword
+    token what counts is its last word's (the writer puts it on the range line)."""
     return [e < s for e, s in zip(ends, starts[1:], strict=False)] + [True]
 
 
 def _text_unit(text: str, base: int, sents: list[list[Token]]) -> Unit:
-    """Sentences of ``text``, which starts at offset ``base`` in the input."""
+    """Sentences of ``text``, which starts at offset ``base`` in the input (a multiword
+    token's words share its offsets; space after is the token's)."""
     unit = Unit([])
     for s in sents:
-        starts, ends = [base + t.start for t in s], [base + t.end for t in s]
-        unit.sentences.append([t.text for t in s])
+        sent = sentence_words(s)
+        unit.sentences.append(sent.words)
         unit.texts.append(_one_line(text[s[0].start : s[-1].end]))
-        unit.space_after.append(_spaces_after(starts, ends))
-        unit.starts.append(starts)
-        unit.ends.append(ends)
+        unit.space_after.append(_spaces_after(sent.starts, sent.ends))
+        unit.starts.append([base + a for a in sent.starts])
+        unit.ends.append([base + b for b in sent.ends])
+        unit.multiword.append(sent.multiword)
     return unit
 
 
+#: A splitter: text, max tokens per sentence → sentences of tokens
+#: (:meth:`postag.splitter.Splitter.iter_sentences`; the rule tokenizer by default).
+Split = Callable[..., Iterator[list[Token]]]
+
+
+def _rules(text: str, max_tokens: int) -> Iterator[list[Token]]:
+    return iter_sentences(text, max_tokens=max_tokens)
+
+
 def _text_units(
-    text: str, base: int, chunk_chars: int, max_tokens: int, final: bool
+    text: str, base: int, chunk_chars: int, max_tokens: int, final: bool, split: Split = _rules
 ) -> Generator[Unit, None, int]:
     """Units of about ``chunk_chars`` characters of ``text``'s sentences, streamed
     (``text`` starts at offset ``base`` in the input). Unless ``final``, the last
@@ -244,7 +265,7 @@ def _text_units(
     unit: list[list[Token]] = []
     size = 0
     held: list[Token] | None = None
-    for sent in iter_sentences(text, max_tokens=max_tokens):
+    for sent in split(text, max_tokens=max_tokens):
         if held is not None:
             unit.append(held)
             size += held[-1].end - held[0].start
@@ -264,10 +285,12 @@ def read_text(
     lines: Iterator[tuple[int, str]],
     chunk_chars: int,
     max_sentence_tokens: int = MAX_SENTENCE_TOKENS,
+    split: Split = _rules,
 ) -> Iterator[Unit]:
     """Units of whole sentences from raw text lines (see the module docstring), each word
     with its offsets in the whole input (lines are given with their line ends, as
-    :func:`decoded_lines` gives them; a line without one counts one). Holds at
+    :func:`decoded_lines` gives them; a line without one counts one), split by
+    ``split`` (the bundle's splitter; the rule tokenizer by default). Holds at
     most the unfinished sentence plus ``max(chunk_chars, its size)`` new characters (and
     one line), and tokenizes each character at most about twice."""
     para: list[str] = []
@@ -278,7 +301,7 @@ def read_text(
         if not line or line.isspace():  # a blank line ends the paragraph
             if para:
                 text = "".join(para)
-                yield from _text_units(text, base, chunk_chars, max_sentence_tokens, True)
+                yield from _text_units(text, base, chunk_chars, max_sentence_tokens, True, split)
             para, size, carried = [], 0, 0
             continue
         if not para:
@@ -287,12 +310,12 @@ def read_text(
         size += len(line)
         if size - carried >= max(chunk_chars, carried):
             text = "".join(para)
-            cut = yield from _text_units(text, base, chunk_chars, max_sentence_tokens, False)
+            cut = yield from _text_units(text, base, chunk_chars, max_sentence_tokens, False, split)
             para = [text[cut:]] if cut < len(text) else []
             base += cut
             size = carried = len(text) - cut
     if para:
-        yield from _text_units("".join(para), base, chunk_chars, max_sentence_tokens, True)
+        yield from _text_units("".join(para), base, chunk_chars, max_sentence_tokens, True, split)
 
 
 def read_pretokenized(
@@ -516,6 +539,8 @@ class Writer:
         text = unit.texts[i] if unit.texts else None
         if unit.starts and unit.starts[i] is not None:
             res.start, res.end = unit.starts[i], unit.ends[i]
+        if unit.multiword:
+            res.multiword = list(unit.multiword[i]) or None
         if self.fmt == "text":
             return self._text(res)
         if self.fmt == "json":
@@ -598,12 +623,26 @@ class Writer:
         if text is not None:
             lines.append(f"# text = {text}")
         shown = {head: _labels(res, head) for head in self.columns}
+        ranges = {first: (last, form) for first, last, form in res.multiword or ()}
+        inside = -1  # the last word of the multiword token being written
         for i, w in enumerate(res.words):
+            if i in ranges:  # the range line carries where the token stands in the text
+                inside, form = ranges[i]
+                place = {k: v for k, v in misc[inside].items() if k in _PLACEMENT}
+                blank = "\t_" * 7
+                lines.append(f"{i + 1}-{inside + 1}\t{form}{blank}\t{set_misc('_', place)}")
+            word_misc = misc[i]
+            if i <= inside:
+                word_misc = {k: v for k, v in word_misc.items() if k not in _PLACEMENT}
             upos, xpos, feats = (shown[h][i] if h in shown else "_" for h in HEAD_COLUMNS)
-            lines.append(
-                f"{i + 1}\t{w}\t_\t{upos}\t{xpos}\t{feats}\t_\t_\t_\t{set_misc('_', misc[i])}"
-            )
+            cols = f"{i + 1}\t{w}\t_\t{upos}\t{xpos}\t{feats}\t_\t_\t_"
+            lines.append(f"{cols}\t{set_misc('_', word_misc)}")
         return "\n".join(lines) + "\n\n"
+
+
+#: The MISC keys that say where a token stands in the text: on a multiword token's range
+#: line, not on its words (as the UD guidelines and UDPipe write them).
+_PLACEMENT = ("SpaceAfter", "TokenRange")
 
 
 def _placement(res: TaggedSentence, i: int, spaced: bool) -> dict[str, str]:

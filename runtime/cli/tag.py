@@ -33,6 +33,7 @@ from . import Interrupted, Options, bundle_option, provider_option
 
 if TYPE_CHECKING:
     from ..bundle import Manifest
+    from ..splitter import Splitter
     from .formats import Unit
 
 
@@ -149,7 +150,8 @@ def tag(
     writer = Writer(out, fmt, top_k=top_k, probs=probs, columns=columns)
     sources = list(files) or ["-"]
     try:
-        for unit in _units(sources, input_format, chunk, encoding_errors, opts.quiet):
+        units = _units(sources, input_format, chunk, encoding_errors, opts.quiet, tagger.splitter)
+        for unit in units:
             writer.write(unit, tagger.tag_batch(unit.sentences, top_k=top_k, probs=probs))
     except KeyboardInterrupt:
         raise Interrupted(_interrupted(writer.count)) from None
@@ -203,10 +205,15 @@ def _interrupted(written: int) -> str:
 
 
 def _units(
-    sources: list[str], input_format: str, chunk: int, encoding_errors: str, quiet: bool
+    sources: list[str],
+    input_format: str,
+    chunk: int,
+    encoding_errors: str,
+    quiet: bool,
+    splitter: Splitter,
 ) -> Iterator[Unit]:
-    """The units of every source in turn; a progress bar on a terminal when every
-    source is a named file."""
+    """The units of every source in turn (raw text split by the bundle's ``splitter``);
+    a progress bar on a terminal when every source is a named file."""
     from .formats import decoded_lines, read_conllu_stream, read_pretokenized, read_text
 
     show = sys.stderr is not None and sys.stderr.isatty() and not quiet
@@ -220,7 +227,7 @@ def _units(
                 label = "<stdin>" if name == "-" else name
                 lines = decoded_lines(stream, label, encoding_errors, progress=bar.update)
                 if input_format == "text":
-                    yield from read_text(lines, 100 * chunk)
+                    yield from read_text(lines, 100 * chunk, split=splitter.iter_sentences)
                 elif input_format == "pretokenized":
                     yield from read_pretokenized(lines, chunk, 100 * chunk)
                 else:
@@ -255,6 +262,7 @@ def info(opts: Options, model: str | None, as_json: bool) -> None:
     from ..contract import HEAD_NAMES
     from ..registry import resolve
     from ..session import resolve_provider
+    from ..splitter import summary as splitter_summary
 
     _stdout()
     found = resolve(model)
@@ -286,6 +294,7 @@ def info(opts: Options, model: str | None, as_json: bool) -> None:
     )
     click.echo(f"UPOS tags: {' '.join(man.tags)}")
     click.echo(f"corpus: {d.get('corpus', {}).get('name', '?')}")
+    click.echo(f"raw text: {splitter_summary(man)}")
     for line in _accuracy_table(list(man.labels), met, ev):
         click.echo(line)
     for line in _verification(man):

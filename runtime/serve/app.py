@@ -138,8 +138,8 @@ def render(results: list[TaggedSentence], docs: Documents, model: str, n_tokens:
     ``texts`` and their words' offsets for raw text), the model and the token count."""
     pieces = []
     if docs.offsets is not None:
-        for res, (starts, ends) in zip(results, docs.offsets, strict=True):
-            res.start, res.end = starts, ends
+        for res, (starts, ends, multiword) in zip(results, docs.offsets, strict=True):
+            res.start, res.end, res.multiword = starts, ends, list(multiword) or None
     for i, mine in enumerate(regroup(results, docs.docs)):
         for r in mine:
             d = r.to_dict()
@@ -167,7 +167,9 @@ class TagService:
             }
         )
         self.batcher = MicroBatcher(tagger, cfg, self.metrics)
-        self.texts = TextPool(cfg.text_workers, max_waiting=cfg.queue_size)
+        plain = tagger.splitter.kind == "rules" and tagger.splitter.lexicon is None
+        bundle = None if plain else str(tagger.manifest.root)
+        self.texts = TextPool(cfg.text_workers, max_waiting=cfg.queue_size, bundle=bundle)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:

@@ -9,7 +9,8 @@ FEATS, probability and next best tags on hover or focus (a ``title`` and the lin
 the result). Words whose UPOS probability is under the threshold (0.9 unless changed)
 are marked. "Copy as CoNLL-U" copies the result as `postag tag --format conllu` writes it:
 ``# sent_id``, ``# text``, the model's columns (``_`` where it has none), ``SpaceAfter=No``
-and ``TokenRange`` in MISC; the text is shown under "CoNLL-U" too.
+and ``TokenRange`` in MISC (on the range line of a multiword token); the text is shown
+under "CoNLL-U" too.
 
 Every text put into the page (the words, the tags, the error messages) goes in as
 ``textContent`` or an attribute, never as markup; the Content-Security-Policy
@@ -175,10 +176,24 @@ function conllu() {
       lines.push(`# text = ${raw.replace(/(?<![ \t])[ \t]*\n/g, " ")}`);
     }
     const col = (list, i) => (list ? list[i] : "_");
-    s.words.forEach((w, i) => {
+    const place = (i) => {  // where word i (or the token ending with it) stands
       const misc = [];
       if (joined(s, i)) misc.push("SpaceAfter=No");
       if (s.start && s.end) misc.push(`TokenRange=${s.start[i]}:${s.end[i]}`);
+      return misc;
+    };
+    // multiword tokens: a range line carries the placement, its words none
+    const ranges = new Map((s.multiword || []).map(([a, b, form]) => [a, [b, form]]));
+    let inside = -1;
+    s.words.forEach((w, i) => {
+      if (ranges.has(i)) {
+        const [last, form] = ranges.get(i);
+        inside = last;
+        const blank = ["_", "_", "_", "_", "_", "_", "_"];
+        const range = [`${i + 1}-${last + 1}`, form, ...blank, place(last).join("|") || "_"];
+        lines.push(range.join("\t"));
+      }
+      const misc = i <= inside ? [] : place(i);
       const cols = [i + 1, w, "_", s.tags[i], col(s.xpos, i), col(s.feats, i), "_", "_", "_"];
       lines.push([...cols, misc.join("|") || "_"].join("\t"));
     });

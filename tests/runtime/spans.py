@@ -76,7 +76,7 @@ def invisible(gap: str) -> bool:
 
 def check_offsets(
     text: str,
-    sentences: Iterable[tuple[Sequence[str], Sequence[int], Sequence[int]]],
+    sentences: Iterable[Sequence],
     blank: Callable[[str], bool] = invisible,
 ) -> int:
     """Every word is ``text[start:end]``, non-empty, and the words are strictly in order
@@ -84,7 +84,8 @@ def check_offsets(
     ``blank``: nothing visible was skipped. No word is made of format characters only,
     nor starts or ends with whitespace. Returns the number of words."""
     prev, n = 0, 0
-    for words, starts, ends in sentences:
+    for sentence in sentences:
+        words, starts, ends = sentence[:3]  # a TextSentence also lists multiword tokens
         assert len(words) == len(starts) == len(ends), (words, starts, ends)
         for word, start, end in zip(words, starts, ends, strict=True):
             assert prev <= start < end, (word, prev, start, end)

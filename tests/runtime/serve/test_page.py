@@ -226,7 +226,7 @@ def test_hostile_text_stays_text(browser, server):
     # counts (not by JavaScript's UTF-16 units)
     conllu = browser.find_element(By.ID, "conllu").get_attribute("value")
     texts = [line for line in conllu.split("\n") if line.startswith("# text = ")]
-    assert len(want) == 3 and any(ord(ch) > 0xFFFF for ch in HOSTILE[: want[1]["start"][0]])
+    assert len(want) >= 2 and any(ord(ch) > 0xFFFF for ch in HOSTILE[: want[1]["start"][0]])
     assert texts == [f"# text = {HOSTILE[s['start'][0] : s['end'][-1]]}" for s in want]
     assert conllu == cli_conllu(HOSTILE)
 

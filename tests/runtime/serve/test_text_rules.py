@@ -16,7 +16,7 @@ TEXT = "\ufeffAlice sa\u00adw \u202eParis\u202c.\x00"
 def test_the_text_pool_splits_as_the_tokenizer_does():
     split = split_counted([TEXT, "\ufeff", "\u200b \u2066"], 100, 1_000)
     assert split.docs == [[["Alice", "sa\u00adw", "Paris", "."]], [], []]
-    assert split.offsets == [([1, 7, 13, 19], [6, 11, 18, 20])]
+    assert split.offsets == [([1, 7, 13, 19], [6, 11, 18, 20], [])]
     assert (split.sentences, split.tokens) == (1, 4)
 
 
@@ -35,3 +35,25 @@ def test_raw_text_over_http_matches_tag_text(client_for, tagger):
     )
     assert sent["tags"] == want.tags == tagger.tag(["Alice", "saw", "Paris", "."]).tags
     assert [(s["text"], s["words"], s["start"]) for s in numbered] == [(0, ["Hi"], [1])]
+
+
+def test_the_server_splits_raw_text_with_the_bundles_splitter(mwt_bundle):
+    """A bundle with a multiword-token lexicon: the text workers load its splitter, so
+    the server answers as Tagger.tag_text does, multiword tokens included."""
+    from fastapi.testclient import TestClient
+
+    from postag import Tagger
+    from postag.serve.app import create_app
+    from postag.serve.config import ServeConfig
+
+    tagger = Tagger.load(mwt_bundle[0], provider="cpu", threads=1)
+    text = "She don't run. Alice's dog sees Bob."
+    with TestClient(create_app(tagger, ServeConfig(text_workers=1))) as c:
+        r = c.post("/v1/tag", json={"text": text})
+    assert r.status_code == 200, r.text
+    got = r.json()["sentences"]
+    want = [s.to_dict() for s in tagger.tag_text(text)]
+    assert [s["multiword"] for s in got] == [[[1, 2, "don't"]], [[0, 1, "Alice's"]]]
+    assert [(s["words"], s["start"], s["end"], s["tags"]) for s in got] == [
+        (s["words"], s["start"], s["end"], s["tags"]) for s in want
+    ]
