@@ -57,6 +57,7 @@ from postag.contract import CONTRACT, SEGMENTER_CONTRACT
 from postag.errors import ParityError
 from postag.export.gate import Check
 from postag.export.graphs.onnx_export import ExportError, fold_constants
+from postag.export.graphs.onnx_export import finalize as finalize_graph
 from postag.export.segment.config import SegmenterConfig
 from postag.export.segment.model import Segmenter
 from postag.export.segment.trainer import read_checkpoint, torch_predict
@@ -169,53 +170,19 @@ def export_onnx_in_process(model: Segmenter, path: str | Path, metadata: dict[st
     onnx.save_model(proto, str(path))
 
 
-#: Declared I/O: name → (element type, shape; strings are dynamic axes).
-_ONNX_TYPES = {"int64": onnx.TensorProto.INT64, "float32": onnx.TensorProto.FLOAT}
-DECLARED: dict[str, tuple[int, list[int | str]]] = {
-    spec.name: (
-        _ONNX_TYPES[spec.dtype],
-        list(spec.shape({"features": N_FEATURES, "labels": N_LABELS})),
-    )
-    for spec in SEGMENTER_CONTRACT.inputs + SEGMENTER_CONTRACT.outputs
-}
-
-
-def declared_shapes(proto: onnx.ModelProto) -> dict[str, list[int | str]]:
-    return {
-        v.name: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
-        for v in list(proto.graph.input) + list(proto.graph.output)
-    }
+#: The segmenter contract's fixed axes.
+DIMS = {"features": N_FEATURES, "labels": N_LABELS}
 
 
 def finalize(proto: onnx.ModelProto, metadata: dict[str, str]) -> onnx.ModelProto:
-    """Declare the I/O shapes (symbolic ``batch`` and ``length``), stamp metadata, then
+    """The tagger's finalisation with :data:`~postag.contract.SEGMENTER_CONTRACT`:
+    declare the I/O shapes (symbolic ``batch`` and ``length``), stamp metadata, then
     require the checker, strict shape inference and the declared shapes afterwards."""
-    values = {v.name: v for v in list(proto.graph.input) + list(proto.graph.output)}
-    if set(values) != set(DECLARED):
-        raise ExportError(f"the graph's inputs and outputs are {sorted(values)}, not {DECLARED}")
-    for name, (elem, shape) in DECLARED.items():
-        ttype = values[name].type.tensor_type
-        ttype.elem_type = elem
-        del ttype.shape.dim[:]
-        for axis in shape:
-            d = ttype.shape.dim.add()
-            if isinstance(axis, str):
-                d.dim_param = axis
-            else:
-                d.dim_value = axis
-    del proto.graph.value_info[:]
-    del proto.metadata_props[:]
-    for k, v in sorted(metadata.items()):
-        proto.metadata_props.add(key=k, value=v)
-    try:
-        onnx.checker.check_model(proto, full_check=True)
-        inferred = onnx.shape_inference.infer_shapes(proto, check_type=True, strict_mode=True)
-    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
-        raise ExportError(f"the exported segmenter fails onnx's checks: {exc}") from None
-    got, want = declared_shapes(inferred), {k: v[1] for k, v in DECLARED.items()}
-    if got != want:
-        raise ExportError(f"declared shapes {got}, expected {want}")
-    return inferred
+    names = {v.name for v in list(proto.graph.input) + list(proto.graph.output)}
+    want = set(SEGMENTER_CONTRACT.input_names + SEGMENTER_CONTRACT.output_names)
+    if names != want:
+        raise ExportError(f"the graph's inputs and outputs are {sorted(names)}, not {sorted(want)}")
+    return finalize_graph(proto, SEGMENTER_CONTRACT, DIMS, metadata)
 
 
 # -- parity -----------------------------------------------------------------------------------

@@ -66,7 +66,7 @@ from postag.errors import ConfigError, CorpusError, PostagError
 from postag.export.segment.config import SegmenterConfig
 from postag.export.segment.data import Document, read_document
 from postag.export.segment.model import Segmenter, count_params
-from postag.export.train.checkpoint import CheckpointError
+from postag.export.train.checkpoint import CheckpointError, load_dict
 from postag.export.train.trainer import deterministic, set_seed
 from postag.files import atomic_write_bytes
 from postag.mwt import MwtLexicon
@@ -406,17 +406,8 @@ def read_checkpoint(path: str | Path) -> SegmenterCheckpoint:
     """Load a checkpoint (``weights_only=True``: no pickled code runs); the model in eval
     mode. Missing, unreadable, of another format or malformed: :class:`CheckpointError`."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(
-            f"{path}: no such segmenter checkpoint (train one with "
-            "`python -m postag.export.segment train`)"
-        )
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for a bad file
-        raise CheckpointError(f"{path}: not a loadable checkpoint ({exc})") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a {FORMAT} file")
+    what = "segmenter checkpoint (train one with `postag train-segmenter`)"
+    data = load_dict(path, FORMAT, what)
     try:
         cfg = SegmenterConfig.from_dict(data["config"])
         table = CharTable.from_list(data["chars"])

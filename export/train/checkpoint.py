@@ -27,6 +27,21 @@ from postag.vocab import Encoder, Vocab
 FORMAT = "postag-checkpoint/1"
 
 
+def load_dict(path: Path, fmt: str, what: str) -> dict[str, Any]:
+    """A checkpoint file's dict, loaded with ``weights_only=True`` (no pickled code runs),
+    refused unless its ``format`` is ``fmt``: missing (``what`` says what it should be),
+    unreadable or another format is a :class:`CheckpointError`."""
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such {what}")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a bad file
+        raise CheckpointError(f"{path}: not a loadable checkpoint ({exc})") from None
+    if not isinstance(data, dict) or data.get("format") != fmt:
+        raise CheckpointError(f"{path}: not a {fmt} file")
+    return data
+
+
 class CheckpointError(PostagError):
     """A checkpoint file is missing, unreadable or of another format."""
 
@@ -114,14 +129,7 @@ class Checkpoint:
     @classmethod
     def load(cls, path: str | Path) -> Checkpoint:
         path = Path(path)
-        if not path.is_file():
-            raise CheckpointError(f"{path}: no such checkpoint (train one with `postag train`)")
-        try:
-            data = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # torch raises many types for a bad file
-            raise CheckpointError(f"{path}: not a loadable checkpoint ({exc})") from None
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise CheckpointError(f"{path}: not a {FORMAT} file")
+        data = load_dict(path, FORMAT, "checkpoint (train one with `postag train`)")
         try:
             return cls(
                 model_config=ModelConfig.from_dict(data["model_config"]),

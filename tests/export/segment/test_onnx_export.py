@@ -14,10 +14,10 @@ import torch
 from onnx import helper, numpy_helper
 
 from postag.errors import ParityError
+from postag.export.graphs.onnx_export import declared_shapes
 from postag.export.segment.onnx_export import (
     ATOL,
     check_segmenter_parity,
-    declared_shapes,
     export_segmenter,
     onnx_predict,
 )
