@@ -34,8 +34,17 @@ crf: $(STAMP)
 	test -f artifacts/checkpoints/crf.pt || $(POSTAG) train --crf upos,xpos --out artifacts/checkpoints/crf.pt
 	$(POSTAG) export --checkpoint artifacts/checkpoints/crf.pt --out artifacts/postag-en-ewt-crf --name postag-en-ewt-crf
 
+# The tagger (2 threads) and the segmenter (1 thread) train side by side when missing, each
+# with its threads fixed, so the weights are those of training one after the other; the
+# segmenter's log goes to artifacts/segmenter/en-ewt.log. Then the export and its gate.
+SEGMENTER := artifacts/segmenter/en-ewt.pt
 export: $(STAMP)
-	$(POSTAG) export --segmenter default
+	mkdir -p artifacts/segmenter
+	{ test -f $(SEGMENTER) || $(POSTAG) train-segmenter --out $(SEGMENTER) > artifacts/segmenter/en-ewt.log 2>&1; } & seg=$$!; \
+	test -f artifacts/checkpoints/default.pt || $(POSTAG) train; tagger=$$?; \
+	wait $$seg || { echo "segmenter training failed: see artifacts/segmenter/en-ewt.log" >&2; exit 1; }; \
+	exit $$tagger
+	$(POSTAG) export --segmenter $(SEGMENTER)
 
 # The model shipped inside postag (runtime/models/en-ewt, checked in): the slim form of
 # $(BUNDLE), measured and gated against it (postag slim; re-run after `make export`)
