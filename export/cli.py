@@ -343,8 +343,7 @@ def evaluate(
     default=None,
     help="A trained segmenter checkpoint (`postag train-segmenter`): the bundle splits raw "
     "text with it instead of the rule tokenizer, verified by the gate. 'default': "
-    "artifacts/segmenter/<treebank>.pt (en-ewt.pt for EWT), trained first if missing "
-    "(what `make export` does).",
+    "artifacts/segmenter/<treebank>.pt (en-ewt.pt for EWT), trained first if missing.",
 )
 @data_option
 @click.pass_obj
