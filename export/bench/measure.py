@@ -169,10 +169,9 @@ def measure_backend(
     }
     out["latency_words"] = statistics.median(len(s) for s in typical)
     if texts and backend == "runtime":
-        from postag.tokenizer import sentences as split_text
-
         tagger = job.__self__  # type: ignore[attr-defined]
-        n_tok = sum(len(s) for t in texts for s in split_text(t))
+        split_text = tagger.splitter.text_sentences  # the bundle's splitter, as tag_many's
+        n_tok = sum(len(s.words) for t in texts for s in split_text(t))
         tok_s = median_time(lambda: [split_text(t) for t in texts], repeats)
         all_s = median_time(lambda: tagger.tag_many(texts), repeats)
         out["raw_text"] = {

@@ -347,8 +347,8 @@ def markdown(report: dict[str, Any]) -> str:
     if rt and "raw_text" in rt:
         raw = rt["raw_text"]
         lines.append(
-            f"Raw text (runtime, `tag_many` over {raw['texts']} texts, tokenization and "
-            f"sentence split included): {raw['words_per_s']:,.0f} words/s, tokenization "
+            f"Raw text (runtime, `tag_many` over {raw['texts']} texts, the bundle's splitter "
+            f"included): {raw['words_per_s']:,.0f} words/s, splitting "
             f"{100 * raw['tokenization_share']:.0f}% of the time."
         )
     lines += [
