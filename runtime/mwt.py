@@ -151,6 +151,7 @@ class MwtLexicon:
     exact: dict[str, Counter[Analysis]] = field(default_factory=dict)
     suffixes: Counter[str] = field(default_factory=Counter)
     lower: dict[str, Counter[Analysis]] = field(default_factory=dict, compare=False, repr=False)
+    longest: int = field(default=0, compare=False, repr=False)  # the longest suffix's length
 
     # -- learning ---------------------------------------------------------------------------
 
@@ -161,7 +162,11 @@ class MwtLexicon:
         low = tuple(w.lower() for w in analysis)
         self.lower.setdefault(surface.lower(), Counter())[low] += count
         if _spells(surface, analysis) and len(analysis[-1]) < len(surface):
-            self.suffixes[analysis[-1].lower()] += count
+            self._add_suffix(analysis[-1].lower(), count)
+
+    def _add_suffix(self, suffix: str, count: int) -> None:
+        self.suffixes[suffix] += count
+        self.longest = max(self.longest, len(suffix))
 
     @classmethod
     def learn(cls, tokens: Iterable[tuple[str, Sequence[str]]]) -> MwtLexicon:
@@ -192,11 +197,10 @@ class MwtLexicon:
 
     def suffix_split(self, surface: str) -> list[str] | None:
         """The suffix rule (module docstring, step 3): ``[rest, suffix]``, or ``None``."""
-        longest = max(map(len, self.suffixes), default=0)
         # the longest suffix first, leaving >= 1 char; no suffix is longer than `longest`
         # (plus a little: lowercasing may change a length), so the work per token is
         # bounded by the lexicon, not by the token's length
-        for k in range(max(1, len(surface) - longest - 2), len(surface)):
+        for k in range(max(1, len(surface) - self.longest - 2), len(surface)):
             if surface[k:].lower() in self.suffixes:  # (not surface.lower()[k:]: "İ")
                 return [surface[:k], surface[k:]]
         return None
@@ -250,7 +254,7 @@ class MwtLexicon:
             for s, n in data["suffixes"]:
                 if not (isinstance(s, str) and s and _is_count(n)):
                     raise ValueError(f"bad suffix {s!r} x {n!r}")
-                lex.suffixes[s] += n
+                lex._add_suffix(s, n)
         except (KeyError, TypeError, ValueError) as exc:
             raise CorpusError(f"malformed MWT lexicon: {exc!r}") from None
         return lex

@@ -29,6 +29,7 @@ it alike, so the parity gate compares exactly what the runtime does.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections import Counter
@@ -89,38 +90,79 @@ class Segments:
 
 
 def decode(text: str, labels: np.ndarray) -> Segments:
-    """Labels (``(len(text),)``, any integer type) → spans. A token runs from the first
-    non-space character after the previous token to a character labelled non-zero;
-    labels on whitespace are ignored; the last non-space character before a paragraph
-    break and at the end of the text always ends a token and a sentence. Linear."""
-    n = len(text)
-    if labels.shape != (n,):
-        raise ValueError(f"labels of shape {labels.shape} for {n} characters")
-    space = is_space(text)
-    labels = np.where(space, NONE, labels.astype(np.int64))  # (n,)
-    idx = np.arange(n)
-    # last non-space character at or before i; first at or after i (n: none)
-    last_ns = np.maximum.accumulate(np.where(space, -1, idx)) if n else idx  # (n,)
-    next_ns = np.minimum.accumulate(np.where(space, n, idx)[::-1])[::-1] if n else idx  # (n,)
-    forced = [m.start() for m in _PARAGRAPH_BREAK.finditer(text)] + [n]
-    for at in forced:
-        if at > 0 and (p := int(last_ns[at - 1])) >= 0:
-            labels[p] = MWT_SENTENCE if labels[p] in (MWT, MWT_SENTENCE) else SENTENCE
+    """Labels (``(len(text),)`` integers in ``[0, N_LABELS)``) → spans. A token runs from
+    the first non-space character after the previous token to a character labelled
+    non-zero; labels on whitespace are ignored; the last non-space character before a
+    paragraph break and at the end of the text always ends a token and a sentence
+    (:func:`iter_token_spans`, which this collects). Linear."""
     tokens: list[Span] = []
     multiword: list[bool] = []
     sentences: list[Span] = []
     sent_start = -1
-    for end in np.flatnonzero(labels).tolist():
-        start = int(next_ns[tokens[-1][1]]) if tokens else int(next_ns[0])
-        tokens.append((start, end + 1))
-        label = int(labels[end])
+    for start, end, label in iter_token_spans(text, labels):
+        tokens.append((start, end))
         multiword.append(label in (MWT, MWT_SENTENCE))
         if sent_start < 0:
             sent_start = start
         if label in (SENTENCE, MWT_SENTENCE):
-            sentences.append((sent_start, end + 1))
+            sentences.append((sent_start, end))
             sent_start = -1
     return Segments(tokens, multiword, sentences)
+
+
+#: :func:`iter_token_spans` reads this many characters' labels at a time.
+BLOCK = 1 << 16
+_NON_SPACE = re.compile(r"\S")  # re's \s is exactly str.isspace()
+
+
+def _forced_ends(text: str) -> Iterator[int]:
+    """Where :func:`decode` forces a sentence end, in increasing
+    order: the last non-space character before each paragraph break and before the end
+    of the text. Each scan back stops at the previous break, so the whole is linear."""
+    lo = 0
+    for m in itertools.chain(_PARAGRAPH_BREAK.finditer(text), [None]):
+        at = m.start() if m else len(text)
+        p = at - 1
+        while p >= lo and text[p].isspace():
+            p -= 1
+        if p >= lo:  # else: only whitespace since the last break, already forced there
+            yield p
+        lo = m.end() if m else at
+
+
+def iter_token_spans(text: str, labels: np.ndarray) -> Iterator[tuple[int, int, int]]:
+    """``(start, end, label)`` of each token of ``text``, in order: exactly the tokens of
+    :func:`decode` (``label`` is the token's effective label:
+    :data:`~postag.segmentation.SENTENCE` or ``MWT_SENTENCE`` when it ends a sentence).
+    Reads the labels :data:`BLOCK` characters at a time and never copies more; linear.
+    Labels must be ``(len(text),)`` integers in ``[0, N_LABELS)`` (a wrong shape is a
+    :class:`ValueError` at the call, a value out of range when its block is read)."""
+    if labels.shape != (len(text),):
+        raise ValueError(f"labels of shape {labels.shape} for {len(text)} characters")
+    return _token_spans(text, labels)
+
+
+def _token_spans(text: str, labels: np.ndarray) -> Iterator[tuple[int, int, int]]:
+    n = len(text)
+    forced = _forced_ends(text)
+    next_forced = next(forced, n)
+    prev_end = 0
+    for a in range(0, n, BLOCK):
+        b = min(n, a + BLOCK)
+        if int(labels[a:b].max()) >= N_LABELS or int(labels[a:b].min()) < 0:
+            raise ValueError(f"labels outside [0, {N_LABELS}) in characters {a}..{b}")
+        block = labels[a:b].astype(np.uint8)  # a copy: (b - a,)
+        block[is_space(text[a:b])] = NONE
+        while next_forced < b:
+            i = next_forced - a
+            block[i] = MWT_SENTENCE if block[i] in (MWT, MWT_SENTENCE) else SENTENCE
+            next_forced = next(forced, n)
+        for i in np.flatnonzero(block).tolist():
+            end = a + i
+            m = _NON_SPACE.search(text, prev_end, end + 1)
+            start = m.start() if m else end  # (never None: text[end] is not a space)
+            prev_end = end + 1
+            yield start, prev_end, int(block[i])
 
 
 # -- model input ----------------------------------------------------------------------------

@@ -38,12 +38,11 @@ with its ``words``), exactly what the rule tokenizer's ``iter_sentences`` gives,
 
 **Bounded, linear.** The labels come from :func:`postag.segmentation.label_text` (the
 same path the parity gate checks): windows of ``size`` characters, ``batch`` windows per
-graph run, one label byte per character of the text (``label_text`` also encodes the
-whole text first: about 65 bytes a character at its peak). Labels → sentences is one
-pass (:func:`segmented_sentences`) that reads the labels in blocks of :data:`BLOCK`
-characters and holds one sentence at a time: its output is
-:func:`postag.segmentation.decode`'s, token for token, without the lists of every
-span. A sentence is closed after ``max_tokens`` tokens, or before a token that would
+graph run, one label byte per character of the text (``label_text`` encodes one batch's
+stretch of text at a time). Labels → sentences is one pass (:func:`segmented_sentences`)
+over :func:`postag.segmentation.iter_token_spans` (the token spans ``decode`` collects,
+read :data:`postag.segmentation.BLOCK` characters at a time) that holds one sentence at a
+time. A sentence is closed after ``max_tokens`` tokens, or before a token that would
 make it span more than ``max_chars`` characters (the rule tokenizer's bounds), so no
 text makes one sentence unbounded; a multiword token longer than
 :data:`MAX_MULTIWORD_CHARS` characters is not expanded (no real one is; it bounds the
@@ -52,9 +51,7 @@ lexicon's work per token).
 
 from __future__ import annotations
 
-import itertools
 import json
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,14 +62,12 @@ import numpy as np
 from .contract import SEGMENTER_CONTRACT
 from .errors import BundleError, PostagError
 from .mwt import MwtLexicon
-from .segmentation import (  # _PARAGRAPH_BREAK: decode's own, so both force the same ends
-    _PARAGRAPH_BREAK,
+from .segmentation import (  # iter_token_spans: re-exported (labels → token spans)
     LABELS,
     MWT,
     MWT_SENTENCE,
     N_FEATURES,
     N_LABELS,
-    NONE,
     PAD,
     SENTENCE,
     UNK,
@@ -80,7 +75,7 @@ from .segmentation import (  # _PARAGRAPH_BREAK: decode's own, so both force the
     Predict,
     Segments,
     decode,
-    is_space,
+    iter_token_spans,
     label_text,
 )
 from .session import open_session, resolve_provider, session_options
@@ -99,13 +94,9 @@ INPUTS = tuple(SEGMENTER_CONTRACT.input_names)
 OUTPUT = SEGMENTER_CONTRACT.output_names[0]
 #: Windows per graph run (:func:`postag.segmentation.label_text`'s ``batch``).
 BATCH = 16
-#: Labels → tokens reads this many characters' labels at a time.
-BLOCK = 1 << 16
 #: A multiword token longer than this is kept as one word: no treebank has one nearly
 #: as long, and the lexicon's suffix rule costs O(length²) per token.
 MAX_MULTIWORD_CHARS = 64
-
-_NON_SPACE = re.compile(r"\S")  # re's \s is exactly str.isspace()
 
 
 # -- what it yields ---------------------------------------------------------------------------
@@ -161,56 +152,6 @@ class SegmentedSentence:
 
 
 # -- labels → sentences -----------------------------------------------------------------------
-
-
-def _forced_ends(text: str) -> Iterator[int]:
-    """Where :func:`~postag.segmentation.decode` forces a sentence end, in increasing
-    order: the last non-space character before each paragraph break and before the end
-    of the text. Each scan back stops at the previous break, so the whole is linear."""
-    lo = 0
-    for m in itertools.chain(_PARAGRAPH_BREAK.finditer(text), [None]):
-        at = m.start() if m else len(text)
-        p = at - 1
-        while p >= lo and text[p].isspace():
-            p -= 1
-        if p >= lo:  # else: only whitespace since the last break, already forced there
-            yield p
-        lo = m.end() if m else at
-
-
-def iter_token_spans(text: str, labels: np.ndarray) -> Iterator[tuple[int, int, int]]:
-    """``(start, end, label)`` of each token of ``text``, in order: exactly the tokens of
-    :func:`postag.segmentation.decode` (``label`` is the token's effective label:
-    :data:`~postag.segmentation.SENTENCE` or ``MWT_SENTENCE`` when it ends a sentence).
-    Reads the labels :data:`BLOCK` characters at a time and never copies more; linear.
-    Labels must be ``(len(text),)`` integers in ``[0, N_LABELS)`` (a wrong shape is a
-    :class:`ValueError` at the call, a value out of range when its block is read)."""
-    if labels.shape != (len(text),):
-        raise ValueError(f"labels of shape {labels.shape} for {len(text)} characters")
-    return _token_spans(text, labels)
-
-
-def _token_spans(text: str, labels: np.ndarray) -> Iterator[tuple[int, int, int]]:
-    n = len(text)
-    forced = _forced_ends(text)
-    next_forced = next(forced, n)
-    prev_end = 0
-    for a in range(0, n, BLOCK):
-        b = min(n, a + BLOCK)
-        if int(labels[a:b].max()) >= N_LABELS or int(labels[a:b].min()) < 0:
-            raise ValueError(f"labels outside [0, {N_LABELS}) in characters {a}..{b}")
-        block = labels[a:b].astype(np.uint8)  # a copy: (b - a,)
-        block[is_space(text[a:b])] = NONE
-        while next_forced < b:
-            i = next_forced - a
-            block[i] = MWT_SENTENCE if block[i] in (MWT, MWT_SENTENCE) else SENTENCE
-            next_forced = next(forced, n)
-        for i in np.flatnonzero(block).tolist():
-            end = a + i
-            m = _NON_SPACE.search(text, prev_end, end + 1)
-            start = m.start() if m else end  # (never None: text[end] is not a space)
-            prev_end = end + 1
-            yield start, prev_end, int(block[i])
 
 
 def segmented_sentences(
@@ -530,7 +471,6 @@ def _probe(predict: Predict, spec: SegmenterSpec, path: Path) -> None:
 
 __all__ = [
     "BATCH",
-    "BLOCK",
     "JSON_FILE",
     "MAX_MULTIWORD_CHARS",
     "ONNX_FILE",

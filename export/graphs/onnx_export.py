@@ -25,6 +25,7 @@ import tempfile
 import warnings
 from contextlib import redirect_stdout
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -124,23 +125,31 @@ def export_onnx(
     ``Dim`` names and after ``torch._dynamo.reset()``). A new process is always "first";
     :func:`finalize`'s strict shape check stays as the backstop.
     """
+    job = {
+        "model_config": model.cfg.to_dict(),
+        "contract": json.dumps(contract.to_dict()),
+        "metadata": json.dumps(metadata or {}),
+    }
+    export_in_fresh_process("postag.export.graphs.onnx_export", model, job, path, "ONNX export")
+    return onnx.load_model(str(path))
+
+
+def export_in_fresh_process(
+    module: str, model: torch.nn.Module, job: dict[str, Any], path: str | Path, what: str
+) -> None:
+    """Save ``job`` and ``model``'s weights (``state_dict``) to a temporary file and run
+    ``python -m module JOB PATH``, whose ``_main`` rebuilds the model and exports it to
+    ``path`` (see :func:`export_onnx` for why a fresh process); a failure is an
+    :class:`ExportError` with the last lines ``what`` printed."""
     with tempfile.TemporaryDirectory() as tmp:
-        job = Path(tmp) / "job.pt"
-        torch.save(
-            {
-                "model_config": model.cfg.to_dict(),
-                "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                "contract": json.dumps(contract.to_dict()),
-                "metadata": json.dumps(metadata or {}),
-            },
-            job,
-        )
-        cmd = [sys.executable, "-m", "postag.export.graphs.onnx_export", str(job), str(path)]
+        job_path = Path(tmp) / "job.pt"
+        weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        torch.save({**job, "state_dict": weights}, job_path)
+        cmd = [sys.executable, "-m", module, str(job_path), str(path)]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
-            raise ExportError(f"ONNX export failed (exit {proc.returncode}):\n{tail}")
-    return onnx.load_model(str(path))
+            raise ExportError(f"{what} failed (exit {proc.returncode}):\n{tail}")
 
 
 def _main(job_path: str, out: str) -> None:

@@ -38,9 +38,7 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
 import sys
-import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from contextlib import redirect_stdout
@@ -56,7 +54,7 @@ from torch.export import Dim
 from postag.contract import CONTRACT, SEGMENTER_CONTRACT
 from postag.errors import ParityError
 from postag.export.gate import Check
-from postag.export.graphs.onnx_export import ExportError, fold_constants
+from postag.export.graphs.onnx_export import ExportError, export_in_fresh_process, fold_constants
 from postag.export.graphs.onnx_export import finalize as finalize_graph
 from postag.export.segment.config import SegmenterConfig
 from postag.export.segment.model import Segmenter
@@ -114,21 +112,9 @@ def export_segmenter(checkpoint_path: str | Path, out_dir: str | Path) -> Export
 
 def export_onnx(model: Segmenter, path: str | Path, metadata: dict[str, str]) -> None:
     """Export ``model`` to ``path`` in a fresh Python process (see the module docstring)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        job = Path(tmp) / "job.pt"
-        torch.save(
-            {
-                "config": model.cfg.to_dict(),
-                "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                "metadata": json.dumps(metadata),
-            },
-            job,
-        )
-        cmd = [sys.executable, "-m", "postag.export.segment.onnx_export", str(job), str(path)]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
-            raise ExportError(f"segmenter ONNX export failed (exit {proc.returncode}):\n{tail}")
+    job = {"config": model.cfg.to_dict(), "metadata": json.dumps(metadata)}
+    module = "postag.export.segment.onnx_export"
+    export_in_fresh_process(module, model, job, path, "segmenter ONNX export")
 
 
 def _main(job_path: str, out: str) -> None:

@@ -372,7 +372,7 @@ SPACES = " \t\n\r\u2003\u00a0"
 def test_streamed_spans_are_decodes(monkeypatch: pytest.MonkeyPatch, block: int) -> None:
     """Random texts (paragraph breaks, every kind of whitespace) and random labels: the
     streamed tokens and sentences are decode's, whatever the block size."""
-    monkeypatch.setattr("postag.segmenter.BLOCK", block)
+    monkeypatch.setattr("postag.segmentation.BLOCK", block)
     rng = random.Random(block)
     for _ in range(400):
         n = rng.randrange(0, 80)
@@ -505,7 +505,7 @@ def test_streaming_holds_one_block_and_one_sentence(
     """Labels → sentences, consumed one at a time, allocates at most one block of labels
     and one sentence at its peak, not the text's tokens (25,000 of them here: their
     list alone would take megabytes)."""
-    monkeypatch.setattr("postag.segmenter.BLOCK", 4096)
+    monkeypatch.setattr("postag.segmentation.BLOCK", 4096)
     text = FAMILIES["ordinary"](100_000)
     labels = seg.labels(text)
     tracemalloc.start()
